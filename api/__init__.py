@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): validates, then reads Postgres or signals the case workflows."""

@@ -1,0 +1,65 @@
+"""Intake of delinquency reports from the loan system."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from api.deps import IntakeDep, require_roles
+from api.errors import Forbidden, PayloadTooLarge, Unauthorized, error_responses
+from arrears import audit
+from arrears.auth import Principal
+from models.enums import Role
+
+router = APIRouter(prefix="/v1/delinquencies", tags=["delinquencies"])
+
+MAX_BATCH = 5000
+
+
+class DelinquencyBatch(BaseModel):
+    """A batch of delinquency rows; each is validated on its own so good rows still go in."""
+
+    records: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class RowErrorOut(BaseModel):
+    row: int = Field(description="1-based position in `records`")
+    field: str
+    reason: str
+
+
+class IntakeSummary(BaseModel):
+    received: int
+    accepted: int
+    opened: int
+    unchanged: int
+    errors: list[RowErrorOut]
+    case_ids: list[uuid.UUID]
+
+
+Intaker = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.SYSTEM))]
+
+
+@router.post(
+    "",
+    summary="Take in a batch of delinquency reports",
+    responses=error_responses(Unauthorized, Forbidden, PayloadTooLarge),
+)
+async def post_delinquencies(batch: DelinquencyBatch, intake: IntakeDep, principal: Intaker) -> IntakeSummary:
+    """Upsert borrowers and loans and open a case per newly delinquent loan, idempotently."""
+    result = await intake.ingest(
+        enumerate(batch.records, start=1),
+        source="api",
+        actor=audit.Actor(principal.subject, principal.role.value),
+    )
+    return IntakeSummary(
+        received=result.received,
+        accepted=result.accepted,
+        opened=result.opened,
+        unchanged=result.unchanged,
+        errors=[RowErrorOut(row=e.row, field=e.field, reason=e.reason) for e in result.errors],
+        case_ids=result.case_ids,
+    )

@@ -1,0 +1,1 @@
+"""Arrears: default-management case system on Temporal and PostgreSQL."""

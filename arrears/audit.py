@@ -1,0 +1,148 @@
+"""Append-only, hash-chained audit trail: append under a lock, verify from genesis."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.audit import AuditEvent
+from models.base import utcnow
+
+GENESIS_HASH = "0" * 64
+# Any constant works; it names the one advisory lock that serialises appends.
+_APPEND_LOCK = 0x41525245
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who caused an event: a staff user, a system component or a workflow."""
+
+    name: str
+    role: str
+
+
+SYSTEM = Actor(name="arrears", role="system")
+WORKFLOW = Actor(name="case-workflow", role="system")
+
+
+def canonical(event: AuditEvent) -> bytes:
+    """The canonical encoding that the hash covers: sorted keys, no whitespace, UTC ISO times."""
+    body = {
+        "seq": event.seq,
+        "id": str(event.id),
+        "occurred_at": event.occurred_at.astimezone(UTC).isoformat(),
+        "actor": event.actor,
+        "role": event.role,
+        "action": event.action,
+        "case_id": str(event.case_id) if event.case_id else None,
+        "loan_id": str(event.loan_id) if event.loan_id else None,
+        "reason": event.reason,
+        "rule_id": event.rule_id,
+        "citation": event.citation,
+        "payload": event.payload,
+        "idempotency_key": event.idempotency_key,
+        "prev_hash": event.prev_hash,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def event_hash(event: AuditEvent) -> str:
+    """SHA-256 over the canonical encoding, hex."""
+    return hashlib.sha256(canonical(event)).hexdigest()
+
+
+async def append(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    action: str,
+    reason: str,
+    case_id: uuid.UUID | None = None,
+    loan_id: uuid.UUID | None = None,
+    payload: dict[str, Any] | None = None,
+    rule_id: str | None = None,
+    citation: str | None = None,
+    idempotency_key: str | None = None,
+    occurred_at: datetime | None = None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction; a repeated idempotency key returns the first."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _APPEND_LOCK})
+    if idempotency_key is not None:
+        existing = (
+            await session.exec(select(AuditEvent).where(AuditEvent.idempotency_key == idempotency_key))
+        ).first()
+        if existing is not None:
+            return existing
+    head = (await session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1))).first()
+    # Timestamps are kept at microsecond precision, as PostgreSQL stores them.
+    event = AuditEvent(
+        seq=(head.seq + 1) if head else 1,
+        occurred_at=occurred_at or utcnow(),
+        actor=actor.name,
+        role=actor.role,
+        action=action,
+        case_id=case_id,
+        loan_id=loan_id,
+        reason=reason,
+        rule_id=rule_id,
+        citation=citation,
+        payload=payload or {},
+        idempotency_key=idempotency_key,
+        prev_hash=head.hash if head else GENESIS_HASH,
+        hash=GENESIS_HASH,
+    )
+    event.hash = event_hash(event)
+    session.add(event)
+    await session.flush()
+    return event
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """The result of walking the chain."""
+
+    ok: bool
+    events: int
+    head_seq: int
+    head_hash: str
+    first_broken_seq: int | None = None
+    problem: str | None = None
+
+
+async def _stream(session: AsyncSession, batch: int = 5000) -> AsyncIterator[AuditEvent]:
+    last = 0
+    while True:
+        rows = (
+            await session.exec(
+                select(AuditEvent).where(AuditEvent.seq > last).order_by(col(AuditEvent.seq)).limit(batch)
+            )
+        ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield row
+        last = rows[-1].seq
+
+
+async def verify(session: AsyncSession) -> Verification:
+    """Walk the whole chain from genesis and name the first sequence number that breaks it."""
+    expected_seq, prev, count = 1, GENESIS_HASH, 0
+    async for event in _stream(session):
+        count += 1
+        if event.seq != expected_seq:
+            return Verification(False, count, event.seq, prev, expected_seq, "sequence gap")
+        if event.prev_hash != prev:
+            return Verification(False, count, event.seq, prev, event.seq, "previous hash mismatch")
+        if event_hash(event) != event.hash:
+            return Verification(False, count, event.seq, prev, event.seq, "content hash mismatch")
+        prev, expected_seq = event.hash, expected_seq + 1
+    return Verification(True, count, expected_seq - 1, prev)

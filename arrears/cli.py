@@ -1,0 +1,215 @@
+"""The `arrears` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from arrears import audit, demo
+from arrears.auth import issue_token
+from arrears.intake import read_file
+from arrears.runtime import Endpoints, embedded_stack, services
+from arrears.serve import serve
+from arrears.settings import get_settings
+from models.enums import Role
+
+app = typer.Typer(help="Arrears: default-management case system.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+console = Console()
+err = Console(stderr=True)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def run(verbose: Annotated[bool, typer.Option(help="Log at INFO.")] = False) -> None:
+    """Run everything: embedded servers (unless configured), migrations, worker and API."""
+    _setup_logging(verbose)
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    console.print("starting PostgreSQL and Temporal (embedded unless configured)…")
+    with embedded_stack(settings) as endpoints:
+        asyncio.run(_run(endpoints))
+
+
+async def _run(endpoints: Endpoints) -> None:
+    settings = get_settings()
+    async with services(settings, endpoints) as svc:
+        if settings.demo_data and await demo.is_empty(svc.db):
+            result = await demo.load(svc.intake, datetime.now(UTC).date())
+            console.print(f"[green]demo portfolio loaded:[/] {result.opened} cases opened")
+        restarted = await svc.intake.start_missing_workflows()
+        if restarted:
+            console.print(f"started {restarted} case workflow(s) that intake had left unstarted")
+        token = issue_token(settings, role=Role.ADMIN, subject="dev-admin")
+        lines = [
+            f"API docs     http://{settings.api_host}:{settings.api_port}/docs",
+            f"Health       http://{settings.api_host}:{settings.api_port}/healthz",
+        ]
+        if settings.embedded_temporal:
+            lines.append(f"Temporal UI  http://127.0.0.1:{settings.temporal_ui_port}")
+        lines += [
+            f"Temporal     {endpoints.temporal_address}  (namespace {settings.temporal_namespace})",
+            f"Data         {settings.data_dir.resolve()}" if settings.embedded_postgres else "",
+            "",
+            "Ctrl-C stops everything.",
+        ]
+        console.print(Panel("\n".join(lines), title="Arrears is running"))
+        console.print("Dev token (admin, `arrears token --role ROLE` for others):")
+        print(token, flush=True)
+        await serve(svc)
+    console.print("stopped.")
+
+
+@app.command()
+def worker(verbose: Annotated[bool, typer.Option(help="Log at INFO.")] = False) -> None:
+    """Run a Temporal worker only (production: DATABASE_URL and TEMPORAL_ADDRESS set)."""
+    _setup_logging(verbose)
+    with embedded_stack(get_settings(), start_temporal=False) as endpoints:
+        asyncio.run(_serve_only(endpoints, worker=True, api=False))
+
+
+@app.command()
+def api(verbose: Annotated[bool, typer.Option(help="Log at INFO.")] = False) -> None:
+    """Run the HTTP API only (production: DATABASE_URL and TEMPORAL_ADDRESS set)."""
+    _setup_logging(verbose)
+    with embedded_stack(get_settings(), start_temporal=False) as endpoints:
+        asyncio.run(_serve_only(endpoints, worker=False, api=True))
+
+
+async def _serve_only(endpoints: Endpoints, *, worker: bool, api: bool) -> None:
+    async with services(get_settings(), endpoints, run_migrations=False) as svc:
+        await serve(svc, worker=worker, api=api)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the latest migration."""
+    from arrears import migrate as migrations
+
+    with embedded_stack(get_settings(), start_temporal=False) as endpoints:
+        migrations.upgrade(endpoints.database_url)
+    console.print("[green]schema is up to date[/]")
+
+
+@app.command(name="import")
+def import_(
+    file: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, readable=True, help="A .csv or .jsonl delinquency file."),
+    ],
+) -> None:
+    """Take in a delinquency file; bad rows are listed with row, field and reason."""
+    if file.suffix not in {".csv", ".jsonl", ".ndjson"}:
+        err.print(f"[red]{file}: use a .csv or .jsonl file[/]")
+        raise typer.Exit(2)
+    with embedded_stack(get_settings(), start_temporal=False) as endpoints:
+        code = asyncio.run(_import(file, endpoints))
+    raise typer.Exit(code)
+
+
+async def _import(file: Path, endpoints: Endpoints) -> int:
+    content = file.read_text(encoding="utf-8-sig")
+    rows = list(read_file(file.name, content))
+    async with services(get_settings(), endpoints) as svc:
+        with Progress(
+            TextColumn("[bold]importing {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task(file.name, total=len(rows))
+            result = await svc.intake.ingest(
+                rows, source="import", progress=lambda n: progress.advance(task, n)
+            )
+    console.print(
+        f"{result.received} rows: {result.accepted} accepted, {result.opened} cases opened, "
+        f"{result.unchanged} unchanged, {len(result.errors)} rejected"
+    )
+    if result.errors:
+        table = Table("row", "field", "reason", title="rejected rows")
+        for e in result.errors:
+            table.add_row(str(e.row), e.field, e.reason)
+        err.print(table)
+        return 1
+    return 0
+
+
+@app.command()
+def token(
+    role: Annotated[Role, typer.Option(help="The role the token carries.")],
+    subject: Annotated[str, typer.Option(help="The user the token names.")] = "dev-user",
+    team: Annotated[str | None, typer.Option(help="The agent's team.")] = None,
+) -> None:
+    """Issue a development JWT (HS256, signed with JWT_SIGNING_KEY)."""
+    print(issue_token(get_settings(), role=role, subject=subject, team=team))
+
+
+@app.command(name="demo")
+def demo_(
+    force: Annotated[bool, typer.Option(help="Load even if the database already has loans.")] = False,
+) -> None:
+    """Load the demo portfolio (only into an empty database unless --force)."""
+    with embedded_stack(get_settings(), start_temporal=False) as endpoints:
+        asyncio.run(_demo(endpoints, force=force))
+
+
+async def _demo(endpoints: Endpoints, *, force: bool) -> None:
+    async with services(get_settings(), endpoints) as svc:
+        if not force and not await demo.is_empty(svc.db):
+            console.print("the database already has loans; nothing loaded (use --force)")
+            return
+        result = await demo.load(svc.intake, datetime.now(UTC).date())
+    console.print(f"demo portfolio: {result.opened} cases opened, {result.unchanged} unchanged")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Check the whole hash chain; name the first broken sequence number."""
+    with embedded_stack(get_settings(), start_temporal=False) as endpoints:
+        result = asyncio.run(_verify(endpoints.database_url))
+    if as_json:
+        print(json.dumps(_as_dict(result)))
+    elif result.ok:
+        console.print(f"[green]audit trail intact[/]: {result.events} events, head #{result.head_seq}")
+    else:
+        console.print(f"[red]audit trail broken at #{result.first_broken_seq}[/]: {result.problem}")
+    raise typer.Exit(0 if result.ok else 1)
+
+
+def _as_dict(result: audit.Verification) -> dict[str, object]:
+    return {name: getattr(result, name) for name in result.__slots__}
+
+
+async def _verify(url: str) -> audit.Verification:
+    from arrears.db import Database
+
+    db = Database(url, pool_size=1)
+    try:
+        async with db.session() as session:
+            return await audit.verify(session)
+    finally:
+        await db.dispose()
+
+
+if __name__ == "__main__":
+    app()

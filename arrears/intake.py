@@ -1,0 +1,433 @@
+"""Delinquency intake: validate rows, upsert borrower and loan, open cases, start workflows."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+
+from arrears import audit
+from arrears.db import Database
+from models.base import utcnow
+from models.borrowers import Borrower
+from models.cases import Case
+from models.enums import CaseStatus, PolicyPack
+from models.loans import DelinquencySnapshot, Loan
+from policies import get_pack
+from workflows import search
+from workflows.case import CaseWorkflow, workflow_id
+from workflows.dto import CaseInput
+
+CHUNK = 200
+STARTS_IN_FLIGHT = 32
+
+
+class DelinquencyRecord(BaseModel):
+    """One row of a delinquency file, as the loan system reports it."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    loan_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    borrower_id: str = Field(min_length=1, max_length=64)
+    borrower_name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = Field(default=None, max_length=32, pattern=r"^\+?[0-9 ()-]{5,31}$")
+    address: str | None = Field(default=None, max_length=500)
+    timezone: str | None = None
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+    policy_pack: PolicyPack
+    product: str = Field(min_length=1, max_length=64)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    principal: Decimal = Field(ge=0, max_digits=16, decimal_places=2)
+    balance: Decimal = Field(ge=0, max_digits=16, decimal_places=2)
+    arrears: Decimal = Field(ge=0, max_digits=16, decimal_places=2)
+    installment: Decimal = Field(ge=0, max_digits=16, decimal_places=2)
+    due_day: int = Field(ge=1, le=28)
+    next_due_date: date
+    days_past_due: int = Field(ge=0, le=36500)
+    as_of: date
+    team: str = Field(default="default", min_length=1, max_length=64)
+
+    @field_validator("email", "phone", "address", "timezone", "language", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DelinquencyRecord:
+        pack = get_pack(self.policy_pack)
+        if self.currency != pack.currency:
+            raise ValueError(
+                f"currency: {self.policy_pack.value} loans are in {pack.currency}, not {self.currency}"
+            )
+        if self.arrears > self.balance:
+            raise ValueError("arrears: larger than the balance")
+        if self.days_past_due > 0 and self.arrears == 0:
+            raise ValueError("arrears: zero while days_past_due is positive")
+        if self.language is not None and self.language not in pack.languages:
+            raise ValueError(
+                f"language: {self.policy_pack.value} letters exist in "
+                f"{', '.join(pack.languages)}, not {self.language}"
+            )
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """Why one input row was refused."""
+
+    row: int
+    field: str
+    reason: str
+
+
+@dataclass(slots=True)
+class IntakeResult:
+    """What one intake call did."""
+
+    received: int = 0
+    accepted: int = 0
+    opened: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    case_ids: list[uuid.UUID] = field(default_factory=list)
+
+
+def validate_rows(
+    rows: Iterable[tuple[int, Any]],
+) -> Iterator[tuple[int, DelinquencyRecord] | RowError]:
+    """Validate raw rows, yielding records or one error per bad row (its first problem)."""
+    for number, raw in rows:
+        if isinstance(raw, RowError):
+            yield raw
+            continue
+        if not isinstance(raw, dict):
+            yield RowError(number, "(row)", "expected an object with the delinquency fields")
+            continue
+        try:
+            yield number, DelinquencyRecord.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or _field_from_message(first["msg"])
+            yield RowError(number, where, _clean(first["msg"]))
+
+
+def _field_from_message(message: str) -> str:
+    head = message.removeprefix("Value error, ").split(":", 1)
+    return head[0] if len(head) == 2 and " " not in head[0] else "(row)"
+
+
+def _clean(message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    head = message.split(":", 1)
+    return head[1].strip() if len(head) == 2 and " " not in head[0] else message
+
+
+def read_file(name: str, content: str) -> Iterator[tuple[int, Any]]:
+    """Rows of a CSV (header line first) or JSON Lines file, numbered as a person counts them."""
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        for number, line in enumerate(content.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, RowError(number, "(row)", f"not valid JSON: {exc.msg}")
+    elif name.endswith(".csv"):
+        reader = csv.DictReader(io.StringIO(content))
+        for number, row in enumerate(reader, start=2):  # line 1 is the header
+            if None in row:
+                yield number, RowError(number, "(row)", "more values than header columns")
+            else:
+                yield number, {k: v for k, v in row.items() if v is not None}
+    else:
+        raise ValueError(f"{name}: unsupported file type; use .csv or .jsonl")
+
+
+class IntakeService:
+    """Opens cases for delinquent loans, at most one open case per loan."""
+
+    def __init__(self, db: Database, client: Client, *, task_queue: str) -> None:
+        self.db = db
+        self.client = client
+        self.task_queue = task_queue
+        self._starts = asyncio.Semaphore(STARTS_IN_FLIGHT)
+
+    async def ingest(
+        self,
+        rows: Iterable[tuple[int, Any]],
+        *,
+        source: str,
+        actor: audit.Actor = audit.SYSTEM,
+        progress: Callable[[int], None] | None = None,
+    ) -> IntakeResult:
+        """Validate and store rows in chunks; each good row commits whole or not at all."""
+        result = IntakeResult()
+        chunk: list[tuple[int, DelinquencyRecord]] = []
+        for item in validate_rows(rows):
+            result.received += 1
+            if isinstance(item, RowError):
+                result.errors.append(item)
+                if progress:
+                    progress(1)
+                continue
+            chunk.append(item)
+            if len(chunk) >= CHUNK:
+                await self._ingest_chunk(chunk, result, source=source, actor=actor)
+                if progress:
+                    progress(len(chunk))
+                chunk = []
+        if chunk:
+            await self._ingest_chunk(chunk, result, source=source, actor=actor)
+            if progress:
+                progress(len(chunk))
+        result.errors.sort(key=lambda e: e.row)
+        return result
+
+    async def _ingest_chunk(
+        self,
+        chunk: list[tuple[int, DelinquencyRecord]],
+        result: IntakeResult,
+        *,
+        source: str,
+        actor: audit.Actor,
+    ) -> None:
+        to_start: list[tuple[Case, CaseInput]] = []
+        async with self.db.session() as session:
+            for number, record in chunk:
+                try:
+                    async with session.begin_nested():
+                        outcome = await self._store(session, record, source=source, actor=actor)
+                except Exception as exc:  # a row the database refuses must not sink the chunk
+                    result.errors.append(RowError(number, "(row)", f"not stored: {exc}"))
+                    continue
+                result.accepted += 1
+                if outcome is None:
+                    result.unchanged += 1
+                    continue
+                case, start_input, opened = outcome
+                result.opened += int(opened)
+                if case.run_id is None:
+                    to_start.append((case, start_input))
+        await self._start_all(to_start, result)
+
+    async def _store(
+        self, session: AsyncSession, record: DelinquencyRecord, *, source: str, actor: audit.Actor
+    ) -> tuple[Case, CaseInput, bool] | None:
+        """Upsert borrower and loan, record the snapshot, open a case if none is open.
+
+        Returns None when this exact snapshot (loan, as_of) was already taken in.
+        """
+        pack = get_pack(record.policy_pack)
+        now = utcnow()
+        borrower_id = (
+            await session.exec(
+                insert(Borrower)
+                .values(
+                    id=uuid.uuid4(),
+                    external_id=record.borrower_id,
+                    name=record.borrower_name,
+                    email=record.email,
+                    phone=record.phone,
+                    address=record.address,
+                    timezone=record.timezone or pack.default_timezone,
+                    language=record.language or pack.languages[0],
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_update(
+                    index_elements=["external_id"],
+                    set_={
+                        "name": record.borrower_name,
+                        "email": record.email,
+                        "phone": record.phone,
+                        "address": record.address,
+                        "timezone": record.timezone or pack.default_timezone,
+                        "language": record.language or pack.languages[0],
+                        "updated_at": now,
+                    },
+                )
+                .returning(col(Borrower.id))
+            )
+        ).scalar_one()
+        loan_values = {
+            "borrower_id": borrower_id,
+            "policy_pack": record.policy_pack,
+            "product": record.product,
+            "currency": record.currency,
+            "principal": record.principal,
+            "balance": record.balance,
+            "arrears": record.arrears,
+            "installment": record.installment,
+            "due_day": record.due_day,
+            "next_due_date": record.next_due_date,
+            "days_past_due": record.days_past_due,
+            "team": record.team,
+            "updated_at": now,
+        }
+        loan_id = (
+            await session.exec(
+                insert(Loan)
+                .values(id=uuid.uuid4(), external_id=record.loan_id, created_at=now, **loan_values)
+                .on_conflict_do_update(index_elements=["external_id"], set_=loan_values)
+                .returning(col(Loan.id))
+            )
+        ).scalar_one()
+        snapshot = (
+            await session.exec(
+                insert(DelinquencySnapshot)
+                .values(
+                    id=uuid.uuid4(),
+                    loan_id=loan_id,
+                    as_of=record.as_of,
+                    days_past_due=record.days_past_due,
+                    arrears=record.arrears,
+                    balance=record.balance,
+                    currency=record.currency,
+                    source=source,
+                    received_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["loan_id", "as_of"])
+                .returning(col(DelinquencySnapshot.id))
+            )
+        ).scalar_one_or_none()
+
+        case = (
+            await session.exec(select(Case).where(Case.loan_id == loan_id, Case.status == CaseStatus.OPEN))
+        ).first()
+        opened = False
+        if snapshot is None and (case is None or case.run_id is not None):
+            return None  # the same report again: nothing to do
+        if case is None:
+            if record.arrears == 0:
+                return None  # a current loan: nothing to open
+            case = Case(
+                loan_id=loan_id,
+                workflow_id=workflow_id(record.loan_id),
+                policy_pack=record.policy_pack,
+                stage=pack.initial_stage(record.days_past_due),
+                days_past_due_at_open=record.days_past_due,
+                opened_as_of=record.as_of,
+                arrears=record.arrears,
+                currency=record.currency,
+                team=record.team,
+            )
+            session.add(case)
+            await session.flush()
+            await audit.append(
+                session,
+                actor=actor,
+                action="case.opened",
+                reason=f"delinquency reported by {source}",
+                case_id=case.id,
+                loan_id=loan_id,
+                rule_id=pack.case_opening.id,
+                citation=pack.case_opening.citation,
+                payload={
+                    "days_past_due": record.days_past_due,
+                    "arrears": str(record.arrears),
+                    "currency": record.currency,
+                    "as_of": record.as_of.isoformat(),
+                    "policy_pack": record.policy_pack.value,
+                },
+                idempotency_key=f"{case.id}:opened",
+            )
+            opened = True
+        return case, case_input(case, record.loan_id), opened
+
+    async def _start_all(self, pending: list[tuple[Case, CaseInput]], result: IntakeResult) -> None:
+        run_ids = await asyncio.gather(*(self._start(start_input) for _, start_input in pending))
+        if not pending:
+            return
+        async with self.db.session() as session:
+            for (case, _), run_id in zip(pending, run_ids, strict=True):
+                stored = await session.get(Case, case.id)
+                if stored is not None and stored.run_id is None:
+                    stored.run_id = run_id
+                result.case_ids.append(case.id)
+
+    async def _start(self, case: CaseInput) -> str:
+        """Start the loan's workflow, or attach to the one already running under its ID."""
+        async with self._starts:
+            handle = await self.client.start_workflow(
+                CaseWorkflow.run,
+                case,
+                id=workflow_id(case.loan_external_id),
+                task_queue=self.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                search_attributes=_initial_search_attributes(case),
+            )
+        assert handle.first_execution_run_id or handle.result_run_id
+        return handle.first_execution_run_id or handle.result_run_id or ""
+
+    async def start_missing_workflows(self) -> int:
+        """Start the workflow of every open case that has none yet (after a crash mid-intake)."""
+        async with self.db.session() as session:
+            rows = (
+                await session.exec(
+                    select(Case, Loan.external_id)
+                    .join(Loan, Loan.id == Case.loan_id)  # type: ignore[arg-type]
+                    .where(Case.status == CaseStatus.OPEN, Case.run_id.is_(None))  # type: ignore[union-attr]
+                )
+            ).all()
+        result = IntakeResult()
+        await self._start_all([(case, case_input(case, ext)) for case, ext in rows], result)
+        return len(result.case_ids)
+
+
+def case_input(case: Case, loan_external_id: str) -> CaseInput:
+    """The workflow input for a case row."""
+    return CaseInput(
+        case_id=case.id,
+        loan_id=case.loan_id,
+        loan_external_id=loan_external_id,
+        policy_pack=case.policy_pack,
+        currency=case.currency,
+        arrears=case.arrears,
+        days_past_due=case.days_past_due_at_open,
+        as_of=case.opened_as_of,
+    )
+
+
+def _initial_search_attributes(case: CaseInput) -> TypedSearchAttributes:
+    pack = get_pack(case.policy_pack)
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(search.CASE_STAGE, pack.initial_stage(case.days_past_due).value),
+            SearchAttributePair(search.DAYS_PAST_DUE, case.days_past_due),
+            SearchAttributePair(search.POLICY_PACK, case.policy_pack.value),
+            SearchAttributePair(search.ARREARS_AMOUNT, float(case.arrears)),
+        ]
+    )

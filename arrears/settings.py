@@ -1,0 +1,70 @@
+"""All configuration, read once from the environment (prefix-free names) or `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SIGNING_KEY = "arrears-development-signing-key-change-me"
+
+
+class Settings(BaseSettings):
+    """Runtime settings. Setting DATABASE_URL or TEMPORAL_ADDRESS switches that server to production mode."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Field(default=Path(".arrears"), description="Embedded servers' data (dev only).")
+
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; unset means the embedded PostgreSQL."
+    )
+    temporal_address: str | None = Field(
+        default=None, description="host:port of a Temporal frontend; unset means the dev server."
+    )
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "arrears-cases"
+    temporal_dev_port: int = 7233
+    temporal_ui_port: int = 8233
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    max_request_bytes: int = 5 * 1024 * 1024
+
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_signing_key: SecretStr = SecretStr(DEV_SIGNING_KEY)
+    jwt_public_key: str | None = None
+    jwt_issuer: str = "arrears"
+    jwt_audience: str = "arrears-api"
+    token_ttl_minutes: int = 12 * 60
+
+    demo_data: bool = Field(default=True, description="Load the demo portfolio into an empty database.")
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_production(self) -> Settings:
+        if self.environment == "production":
+            if self.jwt_algorithm == "HS256" and (self.jwt_signing_key.get_secret_value() == DEV_SIGNING_KEY):
+                raise ValueError("JWT_SIGNING_KEY must be set to a real secret in production")
+            if self.jwt_algorithm == "RS256" and not self.jwt_public_key:
+                raise ValueError("JWT_PUBLIC_KEY is required for RS256")
+        return self
+
+    @property
+    def embedded_postgres(self) -> bool:
+        """True when no DATABASE_URL is given and the embedded server must run."""
+        return self.database_url is None
+
+    @property
+    def embedded_temporal(self) -> bool:
+        """True when no TEMPORAL_ADDRESS is given and the dev server must run."""
+        return self.temporal_address is None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings."""
+    return Settings()

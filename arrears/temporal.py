@@ -1,0 +1,44 @@
+"""Temporal client and worker construction, configured from settings."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.cases import CaseActivities
+from arrears.db import Database
+from workflows.case import CaseWorkflow
+
+# Sandbox-safe modules shared with workflows are imported once, not per workflow run.
+PASSTHROUGH = (
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+    "models.enums",
+    "policies",
+    "workflows",
+)
+
+
+async def connect(address: str, namespace: str) -> Client:
+    """A client that speaks pydantic models on the wire."""
+    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+
+
+def build_worker(client: Client, db: Database, *, task_queue: str) -> Worker:
+    """One worker that runs every case workflow and activity."""
+    activities = CaseActivities(db)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[CaseWorkflow],
+        activities=activities.all(),
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+        ),
+        activity_executor=ThreadPoolExecutor(max_workers=4),
+    )

@@ -1,0 +1,1 @@
+"""Alembic migrations; `arrears migrate` runs them, and so do the tests."""

@@ -1,0 +1,1 @@
+"""Temporal workflows. Deterministic code only: DTOs in, IDs out, no I/O."""
