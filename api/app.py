@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -25,7 +27,7 @@ def create_app(*, settings: Settings, db: Database, intake: IntakeService) -> Fa
     errors.install(app)
 
     @app.middleware("http")
-    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > settings.max_request_bytes:
             return JSONResponse(
@@ -35,8 +37,7 @@ def create_app(*, settings: Settings, db: Database, intake: IntakeService) -> Fa
                 ).model_dump(exclude_none=True),
                 status_code=413,
             )
-        response: Response = await call_next(request)
-        return response
+        return await call_next(request)
 
     app.include_router(health.router)
     app.include_router(delinquencies.router)

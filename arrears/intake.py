@@ -398,8 +398,8 @@ class IntakeService:
             rows = (
                 await session.exec(
                     select(Case, Loan.external_id)
-                    .join(Loan, Loan.id == Case.loan_id)  # type: ignore[arg-type]
-                    .where(Case.status == CaseStatus.OPEN, Case.run_id.is_(None))  # type: ignore[union-attr]
+                    .join(Loan, col(Loan.id) == col(Case.loan_id))
+                    .where(Case.status == CaseStatus.OPEN, col(Case.run_id).is_(None))
                 )
             ).all()
         result = IntakeResult()

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.cases import CaseActivities
 from arrears.db import Database
+from workflows import search
 from workflows.case import CaseWorkflow
 
 # Sandbox-safe modules shared with workflows are imported once, not per workflow run.
@@ -22,6 +29,29 @@ PASSTHROUGH = (
     "policies",
     "workflows",
 )
+
+
+async def ensure_search_attributes(client: Client) -> list[str]:
+    """Register any of our search attributes the namespace lacks; return the names added."""
+    try:
+        existing = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace)
+        )
+        known = set(existing.custom_attributes) | set(existing.system_attributes)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.UNIMPLEMENTED:
+            raise
+        known = set()  # the time-skipping test server can add attributes but not list them
+    missing = {
+        key.name: IndexedValueType.ValueType(key.indexed_value_type)
+        for key in search.ALL
+        if key.name not in known
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+        )
+    return sorted(missing)
 
 
 async def connect(address: str, namespace: str) -> Client:

@@ -105,7 +105,9 @@ class CaseWorkflow:
             outcome=self._outcome,
             arrears=self._arrears,
             currency=case.currency,
+            delinquent_since=case.as_of - timedelta(days=case.days_past_due),
             days_past_due=self._days_past_due(),
+            as_of=workflow.now(),
             payments_applied=list(self._applied),
             history=list(self._history),
         )

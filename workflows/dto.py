@@ -49,7 +49,9 @@ class CaseState(BaseModel):
     outcome: CaseOutcome | None
     arrears: Decimal
     currency: str
-    days_past_due: int
+    delinquent_since: date
+    days_past_due: int = Field(description="as of `as_of`, the case's last activity")
+    as_of: datetime
     payments_applied: list[str]
     history: list[StageChange]
 
