@@ -52,7 +52,7 @@ class CaseActivities:
         """Store a payment once (by external ID) and the case's arrears after it."""
         payment = record.payment
         async with self.db.session() as session:
-            await session.execute(
+            await session.exec(
                 insert(Payment)
                 .values(
                     external_id=payment.external_id,
