@@ -12,7 +12,7 @@ from arrears.db import Database
 from models.cases import Case
 from models.enums import CaseStage, CaseStatus
 from models.payments import Payment
-from workflows.dto import CaseClosure, PaymentRecord, StageUpdate
+from workflows.dto import ActionInput, CaseClosure, PaymentRecord, StageUpdate
 
 
 class CaseActivities:
@@ -108,6 +108,24 @@ class CaseActivities:
                 idempotency_key=f"{case.id}:closed",
             )
 
+    @activity.defn(name="record_action")
+    async def record_action(self, data: ActionInput) -> None:
+        """Audit one step the case took, refused or suppressed, with its rule and citation."""
+        record = data.record
+        async with self.db.session() as session:
+            await audit.append(
+                session,
+                actor=audit.Actor(data.actor, data.role),
+                action=f"{record.kind}.{record.status}",
+                reason=data.reason[:500],
+                case_id=data.case_id,
+                loan_id=data.loan_id,
+                rule_id=record.rule_id,
+                citation=record.citation,
+                payload=record.model_dump(mode="json", exclude={"rule_id", "citation"}),
+                idempotency_key=f"{data.case_id}:{record.key}:{record.status}:{record.at.isoformat()}",
+            )
+
     def all(self) -> list[Callable[..., Awaitable[None]]]:
         """Every activity of this class, for worker registration."""
-        return [self.record_stage, self.record_payment, self.close_case]
+        return [self.record_stage, self.record_payment, self.close_case, self.record_action]

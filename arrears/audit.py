@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import func
@@ -32,6 +32,11 @@ class Actor:
 
 SYSTEM = Actor(name="arrears", role="system")
 WORKFLOW = Actor(name="case-workflow", role="system")
+
+
+def day_end(day: date) -> datetime:
+    """The last instant of a UTC day: a deadline "by day D" holds until then."""
+    return datetime.combine(day, time.max, UTC)
 
 
 def canonical(event: AuditEvent) -> bytes:

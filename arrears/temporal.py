@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.cases import CaseActivities
+from activities.tasks import TaskActivities
 from arrears.db import Database
 from workflows import search
 from workflows.case import CaseWorkflow
@@ -61,12 +62,11 @@ async def connect(address: str, namespace: str) -> Client:
 
 def build_worker(client: Client, db: Database, *, task_queue: str) -> Worker:
     """One worker that runs every case workflow and activity."""
-    activities = CaseActivities(db)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[CaseWorkflow],
-        activities=activities.all(),
+        activities=[*CaseActivities(db).all(), *TaskActivities(db).all()],
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
         ),

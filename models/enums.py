@@ -48,3 +48,25 @@ class Role(StrEnum):
     REGULATOR = "regulator"
     ADMIN = "admin"
     SYSTEM = "system"
+
+
+class Segment(StrEnum):
+    """Payer segment: good payers get flexibility, forgetful ones nudges, bad ones a strict track."""
+
+    GOOD = "good"
+    FORGETFUL = "forgetful"
+    BAD = "bad"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    LETTER = "letter"
+    CALL = "call"
+
+
+class HoldKind(StrEnum):
+    STAY = "stay"
+    DISPUTE = "dispute"
+    CEASE = "cease"
+    SCRA = "scra"

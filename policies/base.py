@@ -1,11 +1,16 @@
-"""What every pack provides, and the registry of packs."""
+"""What a policy pack is: rules with citations, cadences, deadlines and fees. Pure and deterministic."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
 
-from models.enums import CaseStage, PolicyPack
+from models.enums import CaseOutcome, CaseStage, Channel, PolicyPack, Segment
+from policies.calendar import add_business_days, next_business_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,50 +21,186 @@ class Rule:
     citation: str
 
 
+class StepKind(StrEnum):
+    MESSAGE = "message"  # a reminder, letter or notice to the borrower
+    TASK = "task"  # a person must act before the SLA deadline
+    FEE = "fee"  # a charge added to the debt
+    ENFORCEMENT = "enforcement"  # a legal collection or foreclosure step
+    ADVANCE = "advance"  # the stage is over: move on
+
+
 @dataclass(frozen=True, slots=True)
-class Pack:
-    """A jurisdiction's rules. Only what the platform needs today; the lifecycle adds more."""
+class Step:
+    """One scheduled action a pack asks for: what, when, under which rule."""
+
+    key: str  # unique within the case: the effect's idempotency key
+    day: date
+    kind: StepKind
+    rule: Rule
+    channel: Channel | None = None
+    document: str | None = None
+    task_kind: str | None = None
+    sla_due: date | None = None
+    amount: Decimal | None = None
+    collection: bool = True  # collection-related: never during a stay
+    foreclosure: bool = False  # a foreclosure step: guarded by day 121, dual tracking, SCRA
+    series: str | None = None  # steps of one series keep `min_gap_days` apart
+    min_gap_days: int = 0
+    closes_with: CaseOutcome | None = None  # the case ends with this outcome after the step
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """A cadence entry: on day `day` of delinquency, send `document` by `channel`."""
+
+    day: int
+    channel: Channel
+    document: str
+
+
+@dataclass(frozen=True, slots=True)
+class StayRule:
+    """What a bankruptcy filing does, given the prior dismissed cases within a year."""
+
+    in_force: bool
+    ends_after_days: int | None
+    rule: Rule
+
+
+@dataclass(frozen=True)
+class Pack(ABC):
+    """A jurisdiction's rules. Subclasses add what only they have (early-stage letters, fees)."""
 
     name: PolicyPack
+    country: str
     currency: str
     languages: tuple[str, ...]
     default_timezone: str
     case_opening: Rule
+    reminder_rule: Rule
+    cadence: dict[Segment, tuple[Reminder, ...]]
+    contact_window: tuple[int, int] = (8, 21)
+    promise_rule: Rule = Rule("promise_to_pay", "servicing policy")
+    promise_grace_days: int = 2
+    # loss mitigation (US numbers from 12 CFR 1024.41; other packs reuse them as service levels)
+    ack_business_days: int = 5
+    ack_rule: Rule = Rule("loss_mitigation.acknowledgment", "")
+    evaluation_days: int = 30
+    evaluation_rule: Rule = Rule("loss_mitigation.evaluation", "")
+    appeal_window_days: int = 14
+    appeal_min_days_before_sale: int = 90
+    appeal_rule: Rule = Rule("loss_mitigation.appeal", "")
+    appeal_decision_days: int = 30
+    forbearance_rule: Rule = Rule("forbearance", "")
+    forbearance_review_days: int = 10
+    eba_rule: Rule = Rule("eba.forbearance", "EBA/GL/2018/06; CRR Art. 47b")
+    stay_rule: Rule = Rule("bankruptcy.stay", "")
+    proof_of_claim_days: int = 70
+    proof_of_claim_rule: Rule = Rule("bankruptcy.proof_of_claim", "")
+    escalation_rule: Rule = Rule("task.escalation", "servicing policy: SLA breach")
+    enforcement_rules: dict[str, Rule] = field(default_factory=dict)
 
+    # ---- time
     def days_past_due(self, *, reported: int, as_of: date, today: date) -> int:
         """Days past due today, given what the loan system reported on `as_of`."""
         return reported + max(0, (today - as_of).days)
 
+    def business_days_after(self, start: date, days: int) -> date:
+        """The `days`-th business day after `start` in this pack's country."""
+        return add_business_days(start, days, self.country)
+
+    def next_business_day(self, day: date) -> date:
+        """`day`, or the next business day after it."""
+        return next_business_day(day, self.country)
+
+    # ---- segments and stages
+    def segment(self, *, broken_promises: int, days_past_due_at_open: int) -> Segment:
+        """Bad: two broken promises, or first seen 60+ days late; forgetful: under 15 days late."""
+        if broken_promises >= 2 or days_past_due_at_open >= 60:
+            return Segment.BAD
+        if broken_promises == 0 and days_past_due_at_open < 15:
+            return Segment.FORGETFUL
+        return Segment.GOOD
+
     def initial_stage(self, days_past_due: int) -> CaseStage:
-        """Where a newly opened case starts. Mid-life entry needs the later stages (not built yet)."""
-        return CaseStage.EARLY
+        """Where a case opened at `days_past_due` starts: enforcement once the early stage is over."""
+        return CaseStage.ENFORCEMENT if days_past_due >= self.enforcement_day() else CaseStage.EARLY
+
+    @abstractmethod
+    def enforcement_day(self) -> int:
+        """The day of delinquency from which enforcement may begin, absent anything else."""
+
+    # ---- stage plans
+    def early_steps(
+        self,
+        *,
+        segment: Segment,
+        delinquent_since: date,
+        arrears: Decimal,
+        today: date,
+        taken: Mapping[str, date] | None = None,
+    ) -> list[Step]:
+        """The early stage from today: reminders still ahead, the pack's letters, then ADVANCE.
+
+        `taken` maps the keys of steps already taken to their day, so that deadlines counted
+        from a letter stay fixed once it went out.
+        """
+        steps = [
+            Step(
+                key=f"reminder.{segment.value}.{i}",
+                day=delinquent_since + timedelta(days=r.day),
+                kind=StepKind.MESSAGE,
+                rule=self.reminder_rule,
+                channel=r.channel,
+                document=r.document,
+            )
+            for i, r in enumerate(self.cadence[segment], start=1)
+            if delinquent_since + timedelta(days=r.day) >= today
+        ]
+        steps += self.early_letters(
+            segment=segment,
+            delinquent_since=delinquent_since,
+            arrears=arrears,
+            today=today,
+            taken=taken or {},
+        )
+        return sorted(steps, key=_order)
+
+    @abstractmethod
+    def early_letters(
+        self,
+        *,
+        segment: Segment,
+        delinquent_since: date,
+        arrears: Decimal,
+        today: date,
+        taken: Mapping[str, date],
+    ) -> list[Step]:
+        """Pack-specific early-stage steps, ending with the ADVANCE to enforcement."""
+
+    @abstractmethod
+    def enforcement_steps(self, *, start: date, arrears: Decimal) -> list[Step]:
+        """The enforcement track from `start`."""
+
+    def plan_fee(self) -> tuple[Decimal, Rule] | None:
+        """A statutory fee for setting up a payment plan, where the law allows one."""
+        return None
+
+    def recurring_obligations(self, *, delinquent_since: date) -> list[Step]:
+        """Obligations that repeat while delinquent (US early intervention); none by default."""
+        return []
+
+    def stay(self, *, prior_dismissed_within_year: int) -> StayRule:
+        """A filing stops collection until relief, dismissal or discharge."""
+        return StayRule(True, None, self.stay_rule)
+
+    def foreclosure_blocked(
+        self, *, day: date, delinquent_since: date, application_pending: bool, scra: bool
+    ) -> Rule | None:
+        """The rule that forbids a foreclosure step today, or None. Only US has foreclosure."""
+        return None
 
 
-_PACKS: dict[PolicyPack, Pack] = {
-    PolicyPack.US_MORTGAGE: Pack(
-        name=PolicyPack.US_MORTGAGE,
-        currency="USD",
-        languages=("en", "es"),
-        default_timezone="America/New_York",
-        case_opening=Rule("us_mortgage.case.opening", "12 CFR 1024.39(a)"),
-    ),
-    PolicyPack.NL_CONSUMER: Pack(
-        name=PolicyPack.NL_CONSUMER,
-        currency="EUR",
-        languages=("nl", "en"),
-        default_timezone="Europe/Amsterdam",
-        case_opening=Rule("nl_consumer.case.opening", "Art. 6:96 BW; Besluit vergoeding BIK"),
-    ),
-    PolicyPack.SE_CONSUMER: Pack(
-        name=PolicyPack.SE_CONSUMER,
-        currency="SEK",
-        languages=("sv", "en"),
-        default_timezone="Europe/Stockholm",
-        case_opening=Rule("se_consumer.case.opening", "Inkassolag (1974:182) 5 §"),
-    ),
-}
-
-
-def get_pack(name: PolicyPack) -> Pack:
-    """The pack for a name."""
-    return _PACKS[name]
+def _order(step: Step) -> tuple[date, int]:
+    return (step.day, 1 if step.kind is StepKind.ADVANCE else 0)

@@ -79,9 +79,9 @@ def intake(db: Database, dev_client: Client, task_queue: str, dev_worker: Worker
     return IntakeService(db, dev_client, task_queue=task_queue)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The real time-skipping test server, from its wheel."""
+    """A fresh time-skipping test server (from its wheel) per test: each timeline its own clock."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(bin_path("temporal-test-server")),
         data_converter=pydantic_data_converter,

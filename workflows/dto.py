@@ -5,23 +5,21 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from models.enums import CaseOutcome, CaseStage, PolicyPack
+from models.enums import CaseOutcome, CaseStage, Channel, PolicyPack, Segment
+
+Money = Decimal
 
 
-class CaseInput(BaseModel):
-    """What a case workflow starts from."""
+# ---------------------------------------------------------------- staff and outside facts
+class Staff(BaseModel):
+    """Who asks, and why: every update carries an explanation for the audit trail."""
 
-    case_id: uuid.UUID
-    loan_id: uuid.UUID
-    loan_external_id: str
-    policy_pack: PolicyPack
-    currency: str
-    arrears: Decimal
-    days_past_due: int
-    as_of: date
+    by: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=500)
 
 
 class PaymentSignal(BaseModel):
@@ -33,10 +31,197 @@ class PaymentSignal(BaseModel):
     received_at: datetime
 
 
+class ContactRecord(Staff):
+    channel: Channel
+    outcome: Literal["reached", "no_answer", "left_message", "wrong_number"]
+
+
+class PromiseToPay(Staff):
+    amount: Decimal = Field(gt=0)
+    due: date
+
+
+class LossMitigationApplication(Staff):
+    received_on: date
+    complete: bool
+    sale_date: date | None = None
+
+
+class Appeal(Staff):
+    pass
+
+
+class ForbearanceRequest(Staff):
+    kind: Literal["pause", "reduced"]
+    months: int = Field(ge=1, le=24)
+    reduced_amount: Decimal | None = Field(default=None, ge=0)
+
+
+class BankruptcyFiling(Staff):
+    chapter: Literal[7, 11, 12, 13] = 13
+    court_case: str = Field(min_length=1, max_length=64)
+    filed_on: date
+    prior_dismissed_within_year: int = Field(default=0, ge=0, le=20)
+
+
+class BankruptcyResolution(Staff):
+    kind: Literal["relief", "dismissal", "discharge"]
+    on: date
+
+
+class HoldChange(Staff):
+    kind: Literal["dispute", "cease", "scra"]
+    active: bool
+    channels: list[Channel] = Field(default_factory=list)  # dispute/cease: empty means all
+    until: date | None = None  # scra: end of military service
+
+
+class PlanTerms(BaseModel):
+    kind: Literal["repayment_plan", "trial", "modification"]
+    months: int = Field(default=6, ge=1, le=60)
+    amount: Decimal | None = Field(default=None, ge=0)
+
+
+class TaskDecision(Staff):
+    task: str = Field(description="the task key, as listed in the state query")
+    decision: str
+    plan: PlanTerms | None = None
+    denial_reasons: list[str] = Field(default_factory=list)
+    service_end: date | None = None  # scra_check: end of active duty
+
+
+class CloseRequest(Staff):
+    outcome: CaseOutcome
+
+
+# ---------------------------------------------------------------- workflow input and memory
+class ActionRecord(BaseModel):
+    """Something the case did or refused, with the rule that caused it."""
+
+    key: str
+    kind: str
+    status: Literal["done", "refused", "suppressed"]
+    rule_id: str
+    citation: str
+    at: datetime
+    due: date | None = None
+    channel: Channel | None = None
+    document: str | None = None
+    amount: Decimal | None = None
+    collection: bool = True
+    foreclosure: bool = False
+    detail: str = ""
+
+
+class ScheduledAction(BaseModel):
+    key: str
+    kind: str
+    due: date
+    rule_id: str
+    citation: str
+    detail: str = ""
+
+
+class TaskView(BaseModel):
+    key: str
+    kind: str
+    rule_id: str
+    citation: str
+    due: date
+    status: Literal["open", "escalated", "done", "cancelled"] = "open"
+    decision: str | None = None
+    decided_by: str | None = None
+
+
+class Hold(BaseModel):
+    kind: Literal["stay", "dispute", "cease", "scra"]
+    since: date
+    until: date | None = None
+    channels: list[Channel] = Field(default_factory=list)
+    rule_id: str
+    citation: str
+
+
+class Period(BaseModel):
+    start: datetime
+    end: datetime | None = None
+
+
+class ApplicationState(BaseModel):
+    number: int
+    received_on: date
+    complete_on: date | None = None
+    sale_date: date | None = None
+    status: Literal["received", "incomplete", "evaluating", "denied", "appealed", "approved", "closed"]
+    first_decider: str | None = None
+    appeal_requested: bool = False
+
+
+class StayState(BaseModel):
+    chapter: int
+    court_case: str
+    filed_on: date
+    ends_on: date | None = None
+    resolution: Literal["relief", "dismissal", "discharge", "expired"] | None = None
+    resume_stage: CaseStage
+
+
+class EbaStatus(BaseModel):
+    forborne: bool = False
+    non_performing: bool = False
+    forborne_since: date | None = None
+    cure_period_ends: date | None = None
+    probation_ends: date | None = None
+    reforbearance_count: int = 0
+
+
 class StageChange(BaseModel):
     stage: CaseStage
     at: datetime
     reason: str
+
+
+class CaseMemory(BaseModel):
+    """Everything a case remembers; carried whole across continue-as-new."""
+
+    stage: CaseStage = CaseStage.EARLY
+    outcome: CaseOutcome | None = None
+    arrears: Decimal
+    fees: Decimal = Decimal("0")
+    segment: Segment = Segment.GOOD
+    broken_promises: int = 0
+    promise: PromiseToPay | None = None
+    promise_paid: Decimal = Decimal("0")
+    payments_applied: list[str] = Field(default_factory=list)
+    done: dict[str, date] = Field(default_factory=dict)  # step key -> the day it was taken
+    series_last: dict[str, date] = Field(default_factory=dict)
+    actions: list[ActionRecord] = Field(default_factory=list)
+    tasks: dict[str, TaskView] = Field(default_factory=dict)
+    holds: list[Hold] = Field(default_factory=list)
+    stays: list[Period] = Field(default_factory=list)
+    applications_pending: list[Period] = Field(default_factory=list)
+    application: ApplicationState | None = None
+    applications: int = 0
+    stay: StayState | None = None
+    forbearance: ForbearanceRequest | None = None
+    eba: EbaStatus = Field(default_factory=EbaStatus)
+    enforcement_started: date | None = None
+    history: list[StageChange] = Field(default_factory=list)
+    resume_stage: CaseStage | None = None
+
+
+class CaseInput(BaseModel):
+    """What a case workflow starts from (and, after continue-as-new, what it carries)."""
+
+    case_id: uuid.UUID
+    loan_id: uuid.UUID
+    loan_external_id: str
+    policy_pack: PolicyPack
+    currency: str
+    arrears: Decimal
+    days_past_due: int
+    as_of: date
+    memory: CaseMemory | None = None
 
 
 class CaseState(BaseModel):
@@ -47,18 +232,26 @@ class CaseState(BaseModel):
     policy_pack: PolicyPack
     stage: CaseStage
     outcome: CaseOutcome | None
+    segment: Segment
     arrears: Decimal
+    fees: Decimal
     currency: str
     delinquent_since: date
     days_past_due: int = Field(description="as of `as_of`, the case's last activity")
     as_of: datetime
     payments_applied: list[str]
+    next_actions: list[ScheduledAction]
+    open_tasks: list[TaskView]
+    holds: list[Hold]
+    application: ApplicationState | None
+    forbearance: ForbearanceRequest | None
+    eba: EbaStatus
+    actions: list[ActionRecord]
     history: list[StageChange]
 
 
+# ---------------------------------------------------------------- activity inputs
 class StageUpdate(BaseModel):
-    """Activity input: move the case row to a stage."""
-
     case_id: uuid.UUID
     stage: CaseStage
     at: datetime
@@ -68,8 +261,6 @@ class StageUpdate(BaseModel):
 
 
 class PaymentRecord(BaseModel):
-    """Activity input: store a payment against the case."""
-
     case_id: uuid.UUID
     loan_id: uuid.UUID
     payment: PaymentSignal
@@ -77,9 +268,32 @@ class PaymentRecord(BaseModel):
 
 
 class CaseClosure(BaseModel):
-    """Activity input: close the case row with an outcome."""
-
     case_id: uuid.UUID
     outcome: CaseOutcome
     at: datetime
     reason: str
+
+
+class ActionInput(BaseModel):
+    case_id: uuid.UUID
+    loan_id: uuid.UUID
+    record: ActionRecord
+    actor: str = "case-workflow"
+    role: str = "system"
+    reason: str = ""
+
+
+class TaskInput(BaseModel):
+    case_id: uuid.UUID
+    task: TaskView
+    at: datetime
+
+
+class TaskOutcome(BaseModel):
+    case_id: uuid.UUID
+    key: str
+    status: Literal["escalated", "done", "cancelled"]
+    at: datetime
+    decision: dict[str, Any] | None = None
+    actor: str = "case-workflow"
+    reason: str = ""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -42,7 +42,16 @@ def test_token_refuses_an_unknown_role() -> None:
     assert "superhero" in result.output
 
 
-def test_import_reports_bad_rows_and_is_idempotent(settings: Settings, tmp_path: Path) -> None:
+async def _arrears(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    """Run the CLI without blocking the event loop that the test worker runs on."""
+    proc = await asyncio.create_subprocess_exec(
+        ARREARS, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_import_reports_bad_rows_and_is_idempotent(settings: Settings, tmp_path: Path) -> None:
     rows = [delinquency(), delinquency(email="not-an-email"), delinquency("se_consumer")]
     path = tmp_path / "delinquencies.csv"
     with path.open("w", newline="") as f:
@@ -56,12 +65,10 @@ def test_import_reports_bad_rows_and_is_idempotent(settings: Settings, tmp_path:
         "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
         "COLUMNS": "200",
     }
-    first = subprocess.run(
-        [ARREARS, "import", str(path)], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert first.returncode == 1, first.stderr
-    assert "3 rows: 2 accepted, 2 cases opened, 0 unchanged, 1 rejected" in first.stdout
-    rejected = [line.split("│") for line in first.stderr.splitlines() if "email" in line]
+    code, out, err = await _arrears("import", str(path), env=env)
+    assert code == 1, err
+    assert "3 rows: 2 accepted, 2 cases opened, 0 unchanged, 1 rejected" in out
+    rejected = [line.split("│") for line in err.splitlines() if "email" in line]
     assert [cells[1].strip() for cells in rejected] == ["3"]  # CSV line 3: the header is line 1
 
     rows.pop(1)
@@ -69,11 +76,9 @@ def test_import_reports_bad_rows_and_is_idempotent(settings: Settings, tmp_path:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    second = subprocess.run(
-        [ARREARS, "import", str(path)], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert second.returncode == 0, second.stderr
-    assert "2 rows: 2 accepted, 0 cases opened, 2 unchanged, 0 rejected" in second.stdout
+    code, out, err = await _arrears("import", str(path), env=env)
+    assert code == 0, err
+    assert "2 rows: 2 accepted, 0 cases opened, 2 unchanged, 0 rejected" in out
 
 
 def test_import_refuses_an_unknown_file_type(tmp_path: Path) -> None:

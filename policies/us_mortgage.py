@@ -1,0 +1,192 @@
+"""US mortgage servicing: Reg X (12 CFR 1024), Reg F (12 CFR 1006), 11 U.S.C. 362, SCRA."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from models.enums import CaseOutcome, Channel, PolicyPack, Segment
+from policies.base import Pack, Reminder, Rule, StayRule, Step, StepKind
+
+P = "us_mortgage"
+R = {
+    "opening": Rule(f"{P}.case.opening", "12 CFR 1024.39(a)"),
+    "reminder": Rule(f"{P}.reminders.cadence", "12 CFR 1006.14; 12 CFR 1006.6(b)(1)"),
+    "live_contact": Rule(f"{P}.early_intervention.live_contact", "12 CFR 1024.39(a)"),
+    "written_notice": Rule(f"{P}.early_intervention.written_notice", "12 CFR 1024.39(b)"),
+    "ack": Rule(f"{P}.loss_mitigation.acknowledgment", "12 CFR 1024.41(b)(2)(i)(B)"),
+    "evaluation": Rule(f"{P}.loss_mitigation.evaluation", "12 CFR 1024.41(c)(1)"),
+    "appeal": Rule(f"{P}.loss_mitigation.appeal", "12 CFR 1024.41(h)"),
+    "first_filing_120": Rule(f"{P}.loss_mitigation.120_day_rule", "12 CFR 1024.41(f)(1)"),
+    "dual_tracking": Rule(f"{P}.loss_mitigation.dual_tracking", "12 CFR 1024.41(f)(2), (g)"),
+    "scra": Rule(f"{P}.scra.foreclosure_protection", "50 U.S.C. 3953(c)"),
+    "scra_check": Rule(f"{P}.scra.status_check", "50 U.S.C. 3931; 50 U.S.C. 3953"),
+    "referral": Rule(f"{P}.foreclosure.attorney_referral", "12 CFR 1024.41(f)(1)"),
+    "first_filing": Rule(f"{P}.foreclosure.first_filing", "12 CFR 1024.41(f)(1)"),
+    "sale_scheduled": Rule(f"{P}.foreclosure.sale_scheduled", "12 CFR 1024.41(g)"),
+    "sale_held": Rule(f"{P}.foreclosure.sale_held", "12 CFR 1024.41(g)"),
+    "stay": Rule(f"{P}.bankruptcy.automatic_stay", "11 U.S.C. 362(a)"),
+    "stay_30": Rule(f"{P}.bankruptcy.repeat_filer_30_day", "11 U.S.C. 362(c)(3)(A)"),
+    "no_stay": Rule(f"{P}.bankruptcy.repeat_filer_no_stay", "11 U.S.C. 362(c)(4)(A)"),
+    "proof_of_claim": Rule(f"{P}.bankruptcy.proof_of_claim", "FRBP 3002(c)"),
+    "forbearance": Rule(f"{P}.forbearance.plan", "12 CFR 1024.41(c)(2)(iii)"),
+    "promise": Rule(f"{P}.promise_to_pay", "12 CFR 1006.34 (no waiver of rights); servicing policy"),
+}
+
+
+@dataclass(frozen=True)
+class UsMortgage(Pack):
+    written_notice_day: int = 40  # sent on day 40 so that it arrives by day 45
+    notice_gap_days: int = 180
+    live_contact_days: int = 36
+    foreclosure_day: int = 121  # "more than 120 days delinquent"
+
+    def enforcement_day(self) -> int:
+        return self.foreclosure_day
+
+    def early_letters(
+        self,
+        *,
+        segment: Segment,
+        delinquent_since: date,
+        arrears: Decimal,
+        today: date,
+        taken: Mapping[str, date],
+    ) -> list[Step]:
+        return [
+            Step(
+                key="early.advance",
+                day=delinquent_since + timedelta(days=self.foreclosure_day),
+                kind=StepKind.ADVANCE,
+                rule=R["first_filing_120"],
+                detail="early stage over: foreclosure review may begin",
+            )
+        ]
+
+    def recurring_obligations(self, *, delinquent_since: date) -> list[Step]:
+        """Live contact within 36 days of each missed due date; written notice every 180 days."""
+        steps: list[Step] = []
+        for k in range(24):  # two years of monthly due dates; continue-as-new carries the rest
+            due_date = delinquent_since + timedelta(days=30 * k)
+            steps.append(
+                Step(
+                    key=f"early_intervention.live_contact.{k}",
+                    day=due_date,
+                    kind=StepKind.TASK,
+                    rule=R["live_contact"],
+                    task_kind="live_contact",
+                    sla_due=due_date + timedelta(days=self.live_contact_days),
+                    channel=Channel.CALL,
+                    detail=f"live contact or good-faith attempt for the due date {due_date.isoformat()}",
+                )
+            )
+        for k in range(5):
+            steps.append(
+                Step(
+                    key=f"early_intervention.written_notice.{k}",
+                    day=delinquent_since + timedelta(days=self.written_notice_day + self.notice_gap_days * k),
+                    kind=StepKind.MESSAGE,
+                    rule=R["written_notice"],
+                    channel=Channel.LETTER,
+                    document="early_intervention_notice",
+                    series="written_notice",
+                    min_gap_days=self.notice_gap_days,
+                )
+            )
+        return sorted(steps, key=lambda s: s.day)
+
+    def enforcement_steps(self, *, start: date, arrears: Decimal) -> list[Step]:
+        return [
+            Step(
+                key="foreclosure.scra_check",
+                day=start,
+                kind=StepKind.TASK,
+                rule=R["scra_check"],
+                task_kind="scra_check",
+                sla_due=self.business_days_after(start, 5),
+            ),
+            Step(
+                key="foreclosure.attorney_referral",
+                day=start,
+                kind=StepKind.ENFORCEMENT,
+                rule=R["referral"],
+                foreclosure=True,
+                document="foreclosure_referral_notice",
+                channel=Channel.LETTER,
+            ),
+            Step(
+                key="foreclosure.first_filing",
+                day=start + timedelta(days=30),
+                kind=StepKind.ENFORCEMENT,
+                rule=R["first_filing"],
+                foreclosure=True,
+            ),
+            Step(
+                key="foreclosure.sale_scheduled",
+                day=start + timedelta(days=90),
+                kind=StepKind.ENFORCEMENT,
+                rule=R["sale_scheduled"],
+                foreclosure=True,
+            ),
+            Step(
+                key="foreclosure.sale_held",
+                day=start + timedelta(days=150),
+                kind=StepKind.ENFORCEMENT,
+                rule=R["sale_held"],
+                foreclosure=True,
+                closes_with=CaseOutcome.FORECLOSED,
+            ),
+        ]
+
+    def stay(self, *, prior_dismissed_within_year: int) -> StayRule:
+        if prior_dismissed_within_year >= 2:
+            return StayRule(False, None, R["no_stay"])
+        if prior_dismissed_within_year == 1:
+            return StayRule(True, 30, R["stay_30"])
+        return StayRule(True, None, R["stay"])
+
+    def foreclosure_blocked(
+        self, *, day: date, delinquent_since: date, application_pending: bool, scra: bool
+    ) -> Rule | None:
+        if (day - delinquent_since).days < self.foreclosure_day:
+            return R["first_filing_120"]
+        if application_pending:
+            return R["dual_tracking"]
+        if scra:
+            return R["scra"]
+        return None
+
+
+_C = Channel
+US_MORTGAGE = UsMortgage(
+    name=PolicyPack.US_MORTGAGE,
+    country="US",
+    currency="USD",
+    languages=("en", "es"),
+    default_timezone="America/New_York",
+    case_opening=R["opening"],
+    reminder_rule=R["reminder"],
+    cadence={
+        Segment.GOOD: (Reminder(5, _C.EMAIL, "reminder"), Reminder(16, _C.LETTER, "late_notice")),
+        Segment.FORGETFUL: (
+            Reminder(3, _C.SMS, "reminder_direct_debit"),
+            Reminder(10, _C.EMAIL, "reminder_direct_debit"),
+            Reminder(16, _C.LETTER, "late_notice"),
+        ),
+        Segment.BAD: (
+            Reminder(2, _C.LETTER, "late_notice"),
+            Reminder(7, _C.SMS, "reminder"),
+            Reminder(14, _C.LETTER, "late_notice"),
+        ),
+    },
+    promise_rule=R["promise"],
+    ack_rule=R["ack"],
+    evaluation_rule=R["evaluation"],
+    appeal_rule=R["appeal"],
+    forbearance_rule=R["forbearance"],
+    stay_rule=R["stay"],
+    proof_of_claim_days=70,
+    proof_of_claim_rule=R["proof_of_claim"],
+)
