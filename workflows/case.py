@@ -1072,6 +1072,8 @@ class CaseWorkflow:
             eba=self._m.eba,
             actions=list(self._m.actions),
             history=list(self._m.history),
+            stay_periods=list(self._m.stays),
+            application_periods=list(self._m.applications_pending),
         )
 
     # ------------------------------------------------------------------ helpers

@@ -248,6 +248,8 @@ class CaseState(BaseModel):
     eba: EbaStatus
     actions: list[ActionRecord]
     history: list[StageChange]
+    stay_periods: list[Period]
+    application_periods: list[Period] = Field(description="complete applications pending decision")
 
 
 # ---------------------------------------------------------------- activity inputs

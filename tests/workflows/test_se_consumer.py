@@ -1,0 +1,49 @@
+"""se_consumer: inkassokrav with its fee and payment period, then Kronofogden."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from models.enums import CaseStage
+
+
+async def test_inkassokrav_fee_period_then_payment_order_and_attachment(open_case: Any) -> None:
+    case = await open_case("se_consumer", days_past_due=1)
+    await case.to(case.day(19))
+    assert await case.fired_on("inkasso.inkassokrav") == []
+    await case.to(case.day(20))
+    demand = (await case.actions("inkasso.inkassokrav"))[0]
+    assert demand.at.date() == case.day(20) and demand.citation == "Inkassolag (1974:182) 5 §"
+    assert f"pay by {case.day(28).isoformat()}" in demand.detail  # eight days to pay
+    assert (await case.state()).fees == Decimal("180.00")
+    await case.to(case.day(28), hour=23)
+    assert (await case.state()).stage == CaseStage.EARLY
+    await case.to(case.day(29), hour=1)
+    state = await case.state()
+    assert state.stage == CaseStage.ENFORCEMENT
+    assert await case.fired_on("kronofogden.betalningsforelaggande") == [case.day(29)]
+    assert state.fees == Decimal("480.00")  # 180 kr inkassokrav + 300 kr payment order
+    await case.to(case.day(58))
+    assert await case.fired_on("kronofogden.utmatning") == []
+    await case.to(case.day(59))
+    attachment = (await case.actions("kronofogden.utmatning"))[0]
+    assert attachment.at.date() == case.day(59)
+    assert "the home last" in attachment.detail
+
+
+async def test_payment_plan_carries_the_statutory_170_kr_fee(open_case: Any) -> None:
+    from workflows.case import CaseWorkflow
+    from workflows.dto import ForbearanceRequest
+
+    case = await open_case("se_consumer", days_past_due=10)
+    await case.handle.execute_update(
+        CaseWorkflow.request_forbearance,
+        ForbearanceRequest(
+            by="agent", reason="hardship", kind="reduced", months=3, reduced_amount=Decimal("500")
+        ),
+    )
+    await case.settle()
+    state = await case.state()
+    assert state.stage == CaseStage.FORBEARANCE and state.fees == Decimal("170.00")
+    assert state.eba.forborne and state.eba.cure_period_ends is not None
