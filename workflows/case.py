@@ -1076,6 +1076,11 @@ class CaseWorkflow:
             application_periods=list(self._m.applications_pending),
         )
 
+    @workflow.query
+    def memory(self) -> CaseMemory:
+        """Everything the case remembers: what continue-as-new carries into the next run."""
+        return self._m
+
     # ------------------------------------------------------------------ helpers
     async def _enter(self, stage: CaseStage, reason: str) -> None:
         self._m.stage = stage

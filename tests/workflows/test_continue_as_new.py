@@ -1,0 +1,42 @@
+"""A run started from carried memory (what continue-as-new passes on) picks up where it was."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.testing import WorkflowEnvironment
+
+from arrears.db import Database
+from arrears.intake import IntakeService, case_input
+from models.cases import Case
+from models.enums import CaseStage
+from workflows.case import CaseWorkflow
+
+
+async def test_carried_memory_resumes_without_repeating_or_losing_steps(
+    open_case: Any, skipping_intake: IntakeService, time_env: WorkflowEnvironment, db: Database
+) -> None:
+    case = await open_case("nl_consumer", days_past_due=1, arrears="600.00")
+    await case.to(case.day(22))  # the 14-day letter went out on day 21
+    memory = await case.handle.query(CaseWorkflow.memory)
+    assert "wik.veertiendagenbrief" in memory.done
+    before = await case.state()
+    async with db.session() as session:
+        row = await session.get(Case, before.case_id)
+    assert row is not None
+
+    # exactly what continue-as-new starts: the same input, carrying the memory
+    carried = case_input(row, before.loan_external_id).model_copy(update={"memory": memory})
+    await case.handle.terminate("replaced by the carried run")
+    resumed = await time_env.client.start_workflow(
+        CaseWorkflow.run, carried, id=f"{case.handle.id}-next", task_queue=skipping_intake.task_queue
+    )
+    case.handle = time_env.client.get_workflow_handle_for(CaseWorkflow.run, resumed.id)
+    await case.settle()
+    state = await case.state()
+    assert state.stage == CaseStage.EARLY and state.history == before.history
+    assert await case.fired_on("wik.veertiendagenbrief") == [case.day(21)]  # not sent again
+    await case.to(case.day(38), hour=1)
+    assert (await case.state()).stage == CaseStage.ENFORCEMENT  # the deadline kept its day
+    assert await case.fired_on("wik.veertiendagenbrief") == [case.day(21)]
+    await case.handle.terminate("test over")
