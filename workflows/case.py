@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         PlanTerms,
         PromiseToPay,
         ScheduledAction,
+        Staff,
         StageChange,
         StageUpdate,
         StayState,
@@ -631,6 +632,21 @@ class CaseWorkflow:
             ),
         )
 
+    async def _staff_record(
+        self, who: Staff, *, key: str, kind: str, rule: Rule, detail: str, role: str = "staff"
+    ) -> None:
+        """Record what a person did or decided on the case, under its rule."""
+        await self._record(
+            key=key,
+            kind=kind,
+            status="done",
+            rule=rule,
+            detail=detail,
+            collection=False,
+            actor=who.by,
+            role=role,
+        )
+
     async def _task(
         self,
         key: str,
@@ -742,15 +758,12 @@ class CaseWorkflow:
                 )
             )
         self._version += 1
-        await self._record(
+        await self._staff_record(
+            change,
             key=f"hold.{change.kind}.{len(self._m.holds)}.{'on' if change.active else 'off'}",
             kind="hold",
-            status="done",
             rule=HOLD_RULES[change.kind],
             detail=f"{change.kind} {'set' if change.active else 'lifted'}: {change.reason}",
-            collection=False,
-            actor=change.by,
-            role="staff",
         )
 
     def _active_holds(self) -> list[Hold]:
@@ -772,15 +785,12 @@ class CaseWorkflow:
     @workflow.update
     async def record_contact(self, contact: ContactRecord) -> str:
         """Staff reached (or tried to reach) the borrower."""
-        await self._record(
+        await self._staff_record(
+            contact,
             key=f"contact.{len(self._m.actions)}",
             kind="contact",
-            status="done",
             rule=Rule("contact.recorded", "12 CFR 1024.39(a); 12 CFR 1006.14(b)"),
             detail=f"{contact.channel.value}: {contact.outcome}; {contact.reason}",
-            collection=False,
-            actor=contact.by,
-            role="staff",
         )
         return "recorded"
 
@@ -794,15 +804,12 @@ class CaseWorkflow:
         self._m.promise = promise
         self._m.promise_paid = Decimal("0")
         self._version += 1
-        await self._record(
+        await self._staff_record(
+            promise,
             key=f"promise.{len(self._m.actions)}.recorded",
             kind="promise",
-            status="done",
             rule=self._pack.promise_rule,
             detail=f"promised {promise.amount} by {promise.due.isoformat()}: {promise.reason}",
-            collection=False,
-            actor=promise.by,
-            role="staff",
         )
         return "recorded"
 
@@ -889,15 +896,12 @@ class CaseWorkflow:
         rule = self._pack.stay(prior_dismissed_within_year=filing.prior_dismissed_within_year)
         hold_rule = rule.rule
         if not rule.in_force:
-            await self._record(
+            await self._staff_record(
+                filing,
                 key=f"bankruptcy.{filing.court_case}.no_stay",
                 kind="bankruptcy",
-                status="done",
                 rule=hold_rule,
                 detail=f"chapter {filing.chapter} filed {filing.filed_on}: no stay arises (repeat filer)",
-                collection=False,
-                actor=filing.by,
-                role="staff",
             )
             return "no stay arises"
         resume = self._m.stage if self._m.stage is not CaseStage.BANKRUPTCY_STAY else CaseStage.EARLY
@@ -943,15 +947,12 @@ class CaseWorkflow:
         assert self._m.stay is not None
         self._m.stay.resolution = resolution.kind
         self._version += 1
-        await self._record(
+        await self._staff_record(
+            resolution,
             key=f"bankruptcy.{self._m.stay.court_case}.{resolution.kind}",
             kind="bankruptcy",
-            status="done",
             rule=self._pack.stay_rule,
             detail=f"{resolution.kind} on {resolution.on.isoformat()}: {resolution.reason}",
-            collection=False,
-            actor=resolution.by,
-            role="staff",
         )
         return resolution.kind
 
@@ -1023,14 +1024,12 @@ class CaseWorkflow:
         self._interrupt_with(
             Transition(None, f"closed by {request.by}: {request.reason}", request.outcome, 3)
         )
-        await self._record(
+        await self._staff_record(
+            request,
             key=f"case.close.{request.outcome.value}",
             kind="close",
-            status="done",
             rule=CLOSE_RULE,
             detail=request.reason,
-            collection=False,
-            actor=request.by,
             role="supervisor",
         )
         return f"closing as {request.outcome.value}"
