@@ -91,6 +91,8 @@ class Pack(ABC):
     appeal_window_days: int = 14
     appeal_min_days_before_sale: int = 90
     appeal_rule: Rule = Rule("loss_mitigation.appeal", "")
+    protection_min_days_before_sale: int = 38  # "more than 37 days before a foreclosure sale"
+    late_application_rule: Rule = Rule("loss_mitigation.late_application", "")
     appeal_decision_days: int = 30
     forbearance_rule: Rule = Rule("forbearance", "")
     forbearance_review_days: int = 10
@@ -187,9 +189,13 @@ class Pack(ABC):
         """A statutory fee for setting up a payment plan, where the law allows one."""
         return None
 
-    def recurring_obligations(self, *, delinquent_since: date) -> list[Step]:
+    def recurring_obligations(self, *, delinquent_since: date, opened_on: date) -> list[Step]:
         """Obligations that repeat while delinquent (US early intervention); none by default."""
         return []
+
+    def scra_rate_cap(self) -> Rule | None:
+        """The servicemember interest cap, where the pack's law has one."""
+        return None
 
     def stay(self, *, prior_dismissed_within_year: int) -> StayRule:
         """A filing stops collection until relief, dismissal or discharge."""

@@ -19,6 +19,7 @@ R = {
     "ack": Rule(f"{P}.loss_mitigation.acknowledgment", "12 CFR 1024.41(b)(2)(i)(B)"),
     "evaluation": Rule(f"{P}.loss_mitigation.evaluation", "12 CFR 1024.41(c)(1)"),
     "appeal": Rule(f"{P}.loss_mitigation.appeal", "12 CFR 1024.41(h)"),
+    "late_application": Rule(f"{P}.loss_mitigation.late_application", "12 CFR 1024.41(c)(1), (g)"),
     "first_filing_120": Rule(f"{P}.loss_mitigation.120_day_rule", "12 CFR 1024.41(f)(1)"),
     "dual_tracking": Rule(f"{P}.loss_mitigation.dual_tracking", "12 CFR 1024.41(f)(2), (g)"),
     "scra": Rule(f"{P}.scra.foreclosure_protection", "50 U.S.C. 3953(c)"),
@@ -32,6 +33,9 @@ R = {
     "no_stay": Rule(f"{P}.bankruptcy.repeat_filer_no_stay", "11 U.S.C. 362(c)(4)(A)"),
     "proof_of_claim": Rule(f"{P}.bankruptcy.proof_of_claim", "FRBP 3002(c)"),
     "forbearance": Rule(f"{P}.forbearance.plan", "12 CFR 1024.41(c)(2)(iii)"),
+    "validation": Rule(f"{P}.reg_f.validation_notice", "12 CFR 1006.34(a)(1)"),
+    "continuity": Rule(f"{P}.continuity_of_contact.assign_personnel", "12 CFR 1024.40(a)"),
+    "rate_cap": Rule(f"{P}.scra.interest_cap", "50 U.S.C. 3937(a)"),
     "promise": Rule(f"{P}.promise_to_pay", "12 CFR 1006.34 (no waiver of rights); servicing policy"),
 }
 
@@ -65,9 +69,30 @@ class UsMortgage(Pack):
             )
         ]
 
-    def recurring_obligations(self, *, delinquent_since: date) -> list[Step]:
-        """Live contact within 36 days of each missed due date; written notice every 180 days."""
-        steps: list[Step] = []
+    def recurring_obligations(self, *, delinquent_since: date, opened_on: date) -> list[Step]:
+        """Reg F validation notice and personnel assignment at opening; live contact within 36
+        days of each missed due date; the written early-intervention notice every 180 days."""
+        steps: list[Step] = [
+            Step(
+                key="reg_f.validation_notice",
+                day=opened_on,
+                kind=StepKind.MESSAGE,
+                rule=R["validation"],
+                channel=Channel.LETTER,
+                document="validation_notice",
+                detail=f"due by {(opened_on + timedelta(days=5)).isoformat()}; the borrower may dispute "
+                f"until {(opened_on + timedelta(days=35)).isoformat()}",
+            ),
+            Step(
+                key="continuity_of_contact.assign_personnel",
+                day=opened_on,
+                kind=StepKind.TASK,
+                rule=R["continuity"],
+                task_kind="assign_personnel",
+                sla_due=max(delinquent_since + timedelta(days=45), opened_on),
+                collection=False,
+            ),
+        ]
         for k in range(24):  # two years of monthly due dates; continue-as-new carries the rest
             due_date = delinquent_since + timedelta(days=30 * k)
             steps.append(
@@ -147,6 +172,9 @@ class UsMortgage(Pack):
             return StayRule(True, 30, R["stay_30"])
         return StayRule(True, None, R["stay"])
 
+    def scra_rate_cap(self) -> Rule | None:
+        return R["rate_cap"]
+
     def foreclosure_blocked(
         self, *, day: date, delinquent_since: date, application_pending: bool, scra: bool
     ) -> Rule | None:
@@ -185,6 +213,7 @@ US_MORTGAGE = UsMortgage(
     ack_rule=R["ack"],
     evaluation_rule=R["evaluation"],
     appeal_rule=R["appeal"],
+    late_application_rule=R["late_application"],
     forbearance_rule=R["forbearance"],
     stay_rule=R["stay"],
     proof_of_claim_days=70,

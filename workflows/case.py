@@ -75,6 +75,8 @@ DECISIONS: dict[str, set[str]] = {
     "appeal_review": {"approve", "deny"},
     "forbearance_review": {"reinstatement", "repayment_plan", "modification"},
     "proof_of_claim": {"filed"},
+    "assign_personnel": {"assigned"},
+    "scra_rate_cap": {"applied", "not_applicable"},
 }
 HOLD_RULES = {
     "dispute": Rule("hold.dispute", "12 CFR 1006.34(c)(3); 15 U.S.C. 1692g(b)"),
@@ -83,6 +85,9 @@ HOLD_RULES = {
 }
 CLOSE_RULE = Rule("case.closed_by_supervisor", "servicing policy: supervisor decision")
 CURE_RULE = Rule("case.cure", "arrears paid in full")
+
+
+_AT_OPENING = ("reg_f.", "continuity_of_contact.")
 
 
 def workflow_id(loan_external_id: str) -> str:
@@ -293,7 +298,18 @@ class CaseWorkflow:
             return Transition(back, "application incomplete: borrower asked for the missing documents")
         if app.complete_on is None:
             app.complete_on = self._today()
-            self._m.applications_pending.append(Period(start=workflow.now()))
+            if self._protected(app):
+                self._m.applications_pending.append(Period(start=workflow.now()))
+        if not self._protected(app):
+            await self._record(
+                key=f"loss_mitigation.{app.number}.late_application",
+                kind="loss_mitigation",
+                status="done",
+                rule=pack.late_application_rule,
+                detail=f"complete {app.complete_on} with a sale on {app.sale_date}: Reg X gives no "
+                "30-day deadline and no dual-tracking protection; evaluated all the same",
+                collection=False,
+            )
         app.status = "evaluating"
         decision = await self._task(
             f"loss_mitigation.{app.number}.evaluation",
@@ -327,6 +343,13 @@ class CaseWorkflow:
             return self._approved(decision.plan)
         app.status = "closed"
         return Transition(back, "loss mitigation denied")
+
+    def _protected(self, app: ApplicationState) -> bool:
+        """A complete application more than 37 days before a sale holds foreclosure back."""
+        complete = app.complete_on or app.received_on
+        if app.sale_date is None:
+            return True
+        return (app.sale_date - complete).days >= self._pack.protection_min_days_before_sale
 
     def _appeal_eligible(self, app: ApplicationState) -> bool:
         if app.sale_date is None or app.complete_on is None:
@@ -525,10 +548,14 @@ class CaseWorkflow:
     async def _obligations(self) -> None:
         """Recurring duties (US early intervention) that run beside the early, loss-mitigation
         and enforcement stages, never during a stay or forbearance."""
+        # Cases opened before the validation notice and personnel assignment existed skip them.
+        at_opening = workflow.patched("reg-f-validation-and-continuity-of-contact")
         steps = [
             s
-            for s in self._pack.recurring_obligations(delinquent_since=self._delinquent_since())
-            if s.key not in self._m.done
+            for s in self._pack.recurring_obligations(
+                delinquent_since=self._delinquent_since(), opened_on=self._in.as_of
+            )
+            if s.key not in self._m.done and (at_opening or not s.key.startswith(_AT_OPENING))
         ]
         for i, step in enumerate(steps):
             day = step.day
@@ -758,6 +785,15 @@ class CaseWorkflow:
                 )
             )
         self._version += 1
+        cap = self._pack.scra_rate_cap()
+        if change.kind == "scra" and change.active and cap is not None and workflow.patched("scra-rate-cap"):
+            await self._task(
+                f"scra.rate_cap.{len(self._m.holds)}",
+                "scra_rate_cap",
+                cap,
+                today + timedelta(days=30),
+                wait=False,
+            )
         await self._staff_record(
             change,
             key=f"hold.{change.kind}.{len(self._m.holds)}.{'on' if change.active else 'off'}",
@@ -837,7 +873,7 @@ class CaseWorkflow:
             status="received",
         )
         self._m.application = app
-        if application.complete:
+        if application.complete and self._protected(app):
             self._m.applications_pending.append(Period(start=workflow.now()))
         if self._m.stage in (CaseStage.EARLY, CaseStage.ENFORCEMENT):
             self._m.resume_stage = self._m.stage

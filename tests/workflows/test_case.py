@@ -64,8 +64,8 @@ async def test_full_payment_cures_the_case_and_the_row_follows(open_case: Any, d
         "case.stage_changed",
         "case.closed",
     ]
-    # the US live-contact task opened with the case is cancelled when the case closes
-    assert actions.count("task.created") == 1 and actions.count("task.cancelled") == 1
+    # the US live-contact and personnel tasks opened with the case are cancelled when it closes
+    assert actions.count("task.created") == 2 and actions.count("task.cancelled") == 2
 
 
 async def test_partial_payment_keeps_the_case_open(open_case: Any) -> None:

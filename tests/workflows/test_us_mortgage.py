@@ -12,7 +12,13 @@ from models.enums import CaseStage
 from policies.calendar import add_business_days, us_holidays
 from policies.us_mortgage import US_MORTGAGE
 from workflows.case import CaseWorkflow
-from workflows.dto import BankruptcyFiling, BankruptcyResolution, LossMitigationApplication, PlanTerms
+from workflows.dto import (
+    BankruptcyFiling,
+    BankruptcyResolution,
+    HoldChange,
+    LossMitigationApplication,
+    PlanTerms,
+)
 
 
 async def test_live_contact_task_is_due_by_day_36_and_escalates_after(open_case: Any) -> None:
@@ -271,3 +277,62 @@ def _appeal() -> Any:
     from workflows.dto import Appeal
 
     return Appeal(by="borrower-line", reason="borrower disputes the income figure")
+
+
+async def test_validation_notice_goes_with_the_opening_and_personnel_are_assigned_by_day_45(
+    open_case: Any,
+) -> None:
+    case = await open_case(days_past_due=3)
+    opened = await case.today()
+    notice = (await case.actions("reg_f.validation_notice"))[0]
+    assert notice.at.date() == opened and notice.citation == "12 CFR 1006.34(a)(1)"
+    assert f"dispute until {(opened + timedelta(days=35)).isoformat()}" in notice.detail
+    task = next(t for t in (await case.state()).open_tasks if t.kind == "assign_personnel")
+    assert task.due == case.day(45) and task.citation == "12 CFR 1024.40(a)"
+    await case.to(case.day(45), hour=23)
+    assert next(t for t in (await case.state()).open_tasks if t.kind == "assign_personnel").status == "open"
+    await case.to(case.day(46), hour=1)
+    assert (
+        next(t for t in (await case.state()).open_tasks if t.kind == "assign_personnel").status == "escalated"
+    )
+
+
+async def test_scra_status_asks_for_the_6_percent_cap_within_30_days(open_case: Any) -> None:
+    case = await open_case(days_past_due=10)
+    today = await case.today()
+    await case.handle.execute_update(
+        CaseWorkflow.set_hold,
+        HoldChange(
+            by="agent", reason="orders received", kind="scra", active=True, until=today + timedelta(days=200)
+        ),
+    )
+    await case.settle()
+    cap = next(t for t in (await case.state()).open_tasks if t.kind == "scra_rate_cap")
+    assert cap.due == today + timedelta(days=30) and cap.citation == "50 U.S.C. 3937(a)"
+
+
+@pytest.mark.parametrize(("days_before_sale", "protected"), [(37, False), (38, True)])
+async def test_application_37_days_or_less_before_a_sale_does_not_hold_it(
+    open_case: Any, days_before_sale: int, protected: bool
+) -> None:
+    case = await open_case(days_past_due=130)
+    await case.decide("scra_check", "not_active")
+    today = await case.today()
+    await case.handle.execute_update(
+        CaseWorkflow.submit_application,
+        LossMitigationApplication(
+            by="agent",
+            reason="complete package",
+            received_on=today,
+            complete=True,
+            sale_date=today + timedelta(days=days_before_sale),
+        ),
+    )
+    await case.settle()
+    state = await case.state()
+    pending = [p for p in state.application_periods if p.end is None]
+    assert bool(pending) is protected
+    late = await case.actions("loss_mitigation.1.late_application")
+    assert bool(late) is not protected
+    if late:
+        assert late[0].citation == "12 CFR 1024.41(c)(1), (g)"
