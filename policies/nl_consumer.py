@@ -19,6 +19,7 @@ R = {
         f"{P}.wik.collection_costs", "Besluit vergoeding voor buitengerechtelijke incassokosten, art. 2"
     ),
     "handoff": Rule(f"{P}.enforcement.legal_collection", "art. 6:96 lid 6 BW; Rv art. 430"),
+    "ccd2": Rule(f"{P}.ccd2.forbearance_before_enforcement", "Directive (EU) 2023/2225 Art. 35(1)"),
     "forbearance": Rule(f"{P}.forbearance.plan", "Directive (EU) 2023/2225 Art. 35(1)"),
     "loss_mitigation": Rule(f"{P}.forbearance.request", "Directive (EU) 2023/2225 Art. 35(1)"),
     "stay": Rule(f"{P}.insolvency.wsnp_stay", "Faillissementswet art. 299"),
@@ -89,6 +90,16 @@ class NlConsumer(Pack):
                 document="veertiendagenbrief",
                 amount=costs,
                 detail=f"pay by {deadline.isoformat()}; afterwards collection costs of EUR {costs}",
+            ),
+            Step(
+                key="ccd2.forbearance_assessment",
+                day=deadline - timedelta(days=5),
+                kind=StepKind.TASK,
+                rule=R["ccd2"],
+                task_kind="forbearance_assessment",
+                sla_due=deadline,
+                collection=False,
+                detail="consider reasonable forbearance before any enforcement step",
             ),
             Step(
                 key="early.advance",

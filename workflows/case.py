@@ -77,6 +77,7 @@ DECISIONS: dict[str, set[str]] = {
     "proof_of_claim": {"filed"},
     "assign_personnel": {"assigned"},
     "scra_rate_cap": {"applied", "not_applicable"},
+    "forbearance_assessment": {"offered", "not_appropriate", "declined_by_borrower"},
 }
 HOLD_RULES = {
     "dispute": Rule("hold.dispute", "12 CFR 1006.34(c)(3); 15 U.S.C. 1692g(b)"),
@@ -215,6 +216,8 @@ class CaseWorkflow:
 
     # ------------------------------------------------------------------ stages
     async def _early(self) -> Transition:
+        # Cases opened before the CCD2 assessment existed go on without it.
+        ccd2 = workflow.patched("ccd2-forbearance-assessment")
         while True:
             plan = [
                 s
@@ -225,7 +228,7 @@ class CaseWorkflow:
                     today=self._today(),
                     taken=self._m.done,
                 )
-                if s.key not in self._m.done
+                if s.key not in self._m.done and (ccd2 or not s.key.startswith("ccd2."))
             ]
             self._show(plan)
             step = plan[0]  # a plan always ends with ADVANCE
@@ -237,6 +240,11 @@ class CaseWorkflow:
             if step.kind is StepKind.ADVANCE:
                 self._m.done[step.key] = self._today()
                 return Transition(CaseStage.ENFORCEMENT, step.detail or "early stage over")
+            if step.kind is StepKind.TASK and step.task_kind and step.sla_due:
+                # a task in the early stage must be decided before the stage may move on
+                await self._task(step.key, step.task_kind, step.rule, step.sla_due)
+                self._m.done[step.key] = self._today()
+                continue
             await self._do(step)
 
     async def _await_promise(self) -> bool:

@@ -36,6 +36,8 @@ async def test_carried_memory_resumes_without_repeating_or_losing_steps(
     state = await case.state()
     assert state.stage == CaseStage.EARLY and state.history == before.history
     assert await case.fired_on("wik.veertiendagenbrief") == [case.day(21)]  # not sent again
+    await case.to(case.day(33))
+    await case.decide("forbearance_assessment", "not_appropriate")
     await case.to(case.day(38), hour=1)
     assert (await case.state()).stage == CaseStage.ENFORCEMENT  # the deadline kept its day
     assert await case.fired_on("wik.veertiendagenbrief") == [case.day(21)]

@@ -29,6 +29,10 @@ async def test_14_day_letter_states_the_costs_and_the_handoff_waits_for_the_peri
     assert letter.citation == "art. 6:96 lid 6 BW"
     # posted on day 21, received day 23; the 14 days run from day 24 to day 37 inclusive
     assert f"pay by {case.day(37).isoformat()}" in letter.detail
+    await case.to(case.day(32))
+    assessment = next(t for t in (await case.state()).open_tasks if t.kind == "forbearance_assessment")
+    assert assessment.due == case.day(37) and assessment.citation == "Directive (EU) 2023/2225 Art. 35(1)"
+    await case.decide("forbearance_assessment", "not_appropriate")
     await case.to(case.day(37), hour=23)
     state = await case.state()
     assert state.stage == CaseStage.EARLY and state.fees == 0
@@ -45,3 +49,14 @@ async def test_bad_payer_gets_the_letter_at_once_even_mid_life(open_case: Any) -
     state = await case.state()
     assert state.segment == "bad" and state.stage == CaseStage.EARLY  # the letter must come first
     assert await case.fired_on("wik.veertiendagenbrief") == [await case.today()]
+
+
+async def test_no_legal_collection_until_forbearance_was_considered(open_case: Any) -> None:
+    case = await open_case("nl_consumer", days_past_due=1, arrears="600.00")
+    await case.to(case.day(45))
+    state = await case.state()
+    assert state.stage == CaseStage.EARLY  # CCD2 Art. 35: forbearance first
+    assert next(t for t in state.open_tasks if t.kind == "forbearance_assessment").status == "escalated"
+    await case.decide("forbearance_assessment", "declined_by_borrower")
+    assert (await case.state()).stage == CaseStage.ENFORCEMENT
+    assert await case.fired_on("enforcement.legal_collection") == [case.day(45)]

@@ -17,6 +17,8 @@ async def test_inkassokrav_fee_period_then_payment_order_and_attachment(open_cas
     assert demand.at.date() == case.day(20) and demand.citation == "Inkassolag (1974:182) 5 §"
     assert f"pay by {case.day(28).isoformat()}" in demand.detail  # eight days to pay
     assert (await case.state()).fees == Decimal("180.00")
+    await case.to(case.day(23))
+    await case.decide("forbearance_assessment", "not_appropriate")
     await case.to(case.day(28), hour=23)
     assert (await case.state()).stage == CaseStage.EARLY
     await case.to(case.day(29), hour=1)
