@@ -193,6 +193,10 @@ class Pack(ABC):
         """Obligations that repeat while delinquent (US early intervention); none by default."""
         return []
 
+    def chapter13_notices(self) -> tuple[Rule, int, Rule, int] | None:
+        """(payment-change rule, days of notice, fee-notice rule, days to give it), if any."""
+        return None
+
     def scra_rate_cap(self) -> Rule | None:
         """The servicemember interest cap, where the pack's law has one."""
         return None

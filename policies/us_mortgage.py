@@ -31,6 +31,8 @@ R = {
     "stay": Rule(f"{P}.bankruptcy.automatic_stay", "11 U.S.C. 362(a)"),
     "stay_30": Rule(f"{P}.bankruptcy.repeat_filer_30_day", "11 U.S.C. 362(c)(3)(A)"),
     "no_stay": Rule(f"{P}.bankruptcy.repeat_filer_no_stay", "11 U.S.C. 362(c)(4)(A)"),
+    "payment_change": Rule(f"{P}.bankruptcy.payment_change_notice", "FRBP 3002.1(b)"),
+    "fee_notice": Rule(f"{P}.bankruptcy.post_petition_fee_notice", "FRBP 3002.1(c)"),
     "proof_of_claim": Rule(f"{P}.bankruptcy.proof_of_claim", "FRBP 3002(c)"),
     "forbearance": Rule(f"{P}.forbearance.plan", "12 CFR 1024.41(c)(2)(iii)"),
     "validation": Rule(f"{P}.reg_f.validation_notice", "12 CFR 1006.34(a)(1)"),
@@ -171,6 +173,9 @@ class UsMortgage(Pack):
         if prior_dismissed_within_year == 1:
             return StayRule(True, 30, R["stay_30"])
         return StayRule(True, None, R["stay"])
+
+    def chapter13_notices(self) -> tuple[Rule, int, Rule, int] | None:
+        return R["payment_change"], 21, R["fee_notice"], 180
 
     def scra_rate_cap(self) -> Rule | None:
         return R["rate_cap"]

@@ -44,10 +44,12 @@ with workflow.unsafe.imports_passed_through():
         Hold,
         HoldChange,
         LossMitigationApplication,
+        PaymentChange,
         PaymentRecord,
         PaymentSignal,
         Period,
         PlanTerms,
+        PostPetitionFee,
         PromiseToPay,
         ScheduledAction,
         Staff,
@@ -78,6 +80,7 @@ DECISIONS: dict[str, set[str]] = {
     "assign_personnel": {"assigned"},
     "scra_rate_cap": {"applied", "not_applicable"},
     "forbearance_assessment": {"offered", "not_appropriate", "declined_by_borrower"},
+    "fee_notice": {"filed"},
 }
 HOLD_RULES = {
     "dispute": Rule("hold.dispute", "12 CFR 1006.34(c)(3); 15 U.S.C. 1692g(b)"),
@@ -1004,6 +1007,64 @@ class CaseWorkflow:
     def _validate_resolution(self, resolution: BankruptcyResolution) -> None:
         if self._m.stay is None or self._m.stay.resolution is not None:
             raise ApplicationError("no bankruptcy stay is in force")
+
+    @workflow.update
+    async def record_payment_change(self, change: PaymentChange) -> str:
+        """Give the chapter 13 payment-change notice (a stay-safe notice the court rules require)."""
+        rules = self._pack.chapter13_notices()
+        assert rules is not None and self._m.stay is not None
+        await self._do(
+            Step(
+                key=f"bankruptcy.{self._m.stay.court_case}.payment_change.{change.effective_on.isoformat()}",
+                day=self._today(),
+                kind=StepKind.MESSAGE,
+                rule=rules[0],
+                channel=Channel.LETTER,
+                document="payment_change_notice",
+                amount=change.new_amount,
+                collection=False,
+                detail=f"new payment {change.new_amount} from {change.effective_on.isoformat()}",
+            ),
+            due=change.effective_on - timedelta(days=rules[1]),
+        )
+        return "notice given"
+
+    @record_payment_change.validator
+    def _validate_payment_change(self, change: PaymentChange) -> None:
+        rules = self._chapter13_rules()
+        if change.effective_on < self._today() + timedelta(days=rules[1]):
+            raise ApplicationError(
+                f"{rules[0].citation}: notice must be given at least {rules[1]} days before the new "
+                f"payment is due; the earliest effective date now is "
+                f"{(self._today() + timedelta(days=rules[1])).isoformat()}"
+            )
+
+    @workflow.update
+    async def record_post_petition_fee(self, fee: PostPetitionFee) -> str:
+        """A post-petition fee: a task to file its notice within the rule's days."""
+        rules = self._chapter13_rules()
+        assert self._m.stay is not None
+        due = fee.incurred_on + timedelta(days=rules[3])
+        await self._task(
+            f"bankruptcy.{self._m.stay.court_case}.fee_notice.{fee.incurred_on.isoformat()}.{len(self._m.tasks)}",
+            "fee_notice",
+            rules[2],
+            due,
+            wait=False,
+        )
+        return f"fee notice due by {due.isoformat()}"
+
+    @record_post_petition_fee.validator
+    def _validate_fee(self, fee: PostPetitionFee) -> None:
+        self._chapter13_rules()
+        if fee.incurred_on > self._today():
+            raise ApplicationError("incurred_on is in the future")
+
+    def _chapter13_rules(self) -> tuple[Rule, int, Rule, int]:
+        rules = self._pack.chapter13_notices()
+        if rules is None or self._m.stay is None or self._m.stay.chapter != 13:
+            raise ApplicationError("only during a chapter 13 stay under a pack with FRBP 3002.1")
+        return rules
 
     @workflow.update
     async def set_hold(self, change: HoldChange) -> str:

@@ -69,6 +69,21 @@ class BankruptcyResolution(Staff):
     on: date
 
 
+class PaymentChange(Staff):
+    """A new installment amount during a chapter 13 case (FRBP 3002.1(b))."""
+
+    new_amount: Decimal = Field(gt=0)
+    effective_on: date
+
+
+class PostPetitionFee(Staff):
+    """A fee incurred after the petition in a chapter 13 case (FRBP 3002.1(c))."""
+
+    amount: Decimal = Field(gt=0)
+    incurred_on: date
+    description: str = Field(min_length=1, max_length=200)
+
+
 class HoldChange(Staff):
     kind: Literal["dispute", "cease", "scra"]
     active: bool

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -336,3 +337,49 @@ async def test_application_37_days_or_less_before_a_sale_does_not_hold_it(
     assert bool(late) is not protected
     if late:
         assert late[0].citation == "12 CFR 1024.41(c)(1), (g)"
+
+
+async def test_chapter_13_payment_change_needs_21_days_and_fees_a_notice_within_180(open_case: Any) -> None:
+    from workflows.dto import PaymentChange, PostPetitionFee
+
+    case = await open_case(days_past_due=20)
+    filed = await case.today()
+    await case.handle.execute_update(CaseWorkflow.record_bankruptcy, _filing(filed))
+    await case.settle()
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await case.handle.execute_update(
+            CaseWorkflow.record_payment_change,
+            PaymentChange(
+                by="escrow",
+                reason="escrow analysis",
+                new_amount=Decimal("1620"),
+                effective_on=filed + timedelta(days=20),
+            ),
+        )
+    assert "FRBP 3002.1(b)" in str(refused.value.cause) and "21 days" in str(refused.value.cause)
+    await case.handle.execute_update(
+        CaseWorkflow.record_payment_change,
+        PaymentChange(
+            by="escrow",
+            reason="escrow analysis",
+            new_amount=Decimal("1620"),
+            effective_on=filed + timedelta(days=21),
+        ),
+    )
+    await case.settle()
+    notice = (await case.actions("bankruptcy.26-10001.payment_change"))[0]
+    assert notice.at.date() == filed and not notice.collection and notice.due == filed
+    reply = await case.handle.execute_update(
+        CaseWorkflow.record_post_petition_fee,
+        PostPetitionFee(
+            by="legal",
+            reason="inspection",
+            amount=Decimal("25"),
+            incurred_on=filed,
+            description="property inspection",
+        ),
+    )
+    assert reply == f"fee notice due by {(filed + timedelta(days=180)).isoformat()}"
+    await case.settle()
+    task = next(t for t in (await case.state()).open_tasks if t.kind == "fee_notice")
+    assert task.due == filed + timedelta(days=180) and task.citation == "FRBP 3002.1(c)"
