@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy import and_
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import select
+from sqlmodel import col, select
 from temporalio import activity
 
 from arrears import audit
@@ -49,7 +50,8 @@ class TaskActivities:
                 .on_conflict_do_update(
                     index_elements=["idempotency_key"],
                     set_={"status": TaskStatus.OPEN, "due_at": due_at, "completed_at": None},
-                    where=Task.status == TaskStatus.CANCELLED,  # type: ignore[arg-type]
+                    # reopen after a stay, but never let a late, retried create undo a later cancel
+                    where=and_(col(Task.status) == TaskStatus.CANCELLED, col(Task.completed_at) < data.at),
                 )
             )
             case = await session.get(Case, data.case_id)
@@ -75,6 +77,20 @@ class TaskActivities:
             task = (
                 await session.exec(select(Task).where(Task.idempotency_key == key).with_for_update())
             ).first()
+            if task is None and outcome.task is not None and status is TaskStatus.CANCELLED:
+                # cancelled before its creation was recorded: keep the final state, and a late
+                # create (see create_task) cannot reopen it
+                view = outcome.task
+                task = Task(
+                    case_id=outcome.case_id,
+                    kind=view.kind,
+                    rule_id=view.rule_id,
+                    citation=view.citation,
+                    idempotency_key=key,
+                    due_at=audit.day_end(view.due),
+                    created_at=outcome.at,
+                )
+                session.add(task)
             if task is None:
                 raise LookupError(f"task {outcome.key} of case {outcome.case_id} has no row")
             task.status = status

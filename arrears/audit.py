@@ -138,9 +138,46 @@ async def _stream(session: AsyncSession, batch: int = 5000) -> AsyncIterator[Aud
         last = rows[-1].seq
 
 
-async def verify(session: AsyncSession) -> Verification:
-    """Walk the whole chain from genesis and name the first sequence number that breaks it."""
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The chain's head at one moment, kept outside the database (a file, a ticket, a regulator)."""
+
+    seq: int
+    hash: str
+    taken_at: str
+
+    def to_json(self) -> str:
+        return json.dumps({"seq": self.seq, "hash": self.hash, "taken_at": self.taken_at}, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Checkpoint:
+        """Parse a checkpoint file; a malformed one is an error, never an empty check."""
+        try:
+            data = json.loads(text)
+            seq, digest = int(data["seq"]), str(data["hash"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"not an audit checkpoint: {exc}") from exc
+        if seq < 0 or len(digest) != 64:
+            raise ValueError("not an audit checkpoint: seq must be >= 0 and hash 64 hex digits")
+        return cls(seq=seq, hash=digest, taken_at=str(data.get("taken_at", "")))
+
+
+async def checkpoint(session: AsyncSession) -> Checkpoint:
+    """The current head, after verifying the chain up to it: never checkpoint a broken chain."""
+    result = await verify(session)
+    if not result.ok:
+        raise ValueError(f"audit trail broken at #{result.first_broken_seq}: {result.problem}")
+    return Checkpoint(seq=result.head_seq, hash=result.head_hash, taken_at=utcnow().isoformat())
+
+
+async def verify(session: AsyncSession, against: Checkpoint | None = None) -> Verification:
+    """Walk the whole chain from genesis and name the first sequence number that breaks it.
+
+    With a checkpoint, the event at its sequence number must still carry its hash: a chain
+    rewritten consistently from some point on (by a superuser) or cut short is caught too.
+    """
     expected_seq, prev, count = 1, GENESIS_HASH, 0
+    seen_checkpoint = against is None or against.seq == 0
     async for event in _stream(session):
         count += 1
         if event.seq != expected_seq:
@@ -149,5 +186,21 @@ async def verify(session: AsyncSession) -> Verification:
             return Verification(False, count, event.seq, prev, event.seq, "previous hash mismatch")
         if event_hash(event) != event.hash:
             return Verification(False, count, event.seq, prev, event.seq, "content hash mismatch")
+        if against is not None and event.seq == against.seq:
+            if event.hash != against.hash:
+                return Verification(
+                    False, count, event.seq, prev, event.seq, "differs from the checkpoint: history rewritten"
+                )
+            seen_checkpoint = True
         prev, expected_seq = event.hash, expected_seq + 1
+    if not seen_checkpoint:
+        assert against is not None
+        return Verification(
+            False,
+            count,
+            expected_seq - 1,
+            prev,
+            expected_seq,
+            f"the chain ends at #{expected_seq - 1}, before the checkpoint's #{against.seq}: events removed",
+        )
     return Verification(True, count, expected_seq - 1, prev)

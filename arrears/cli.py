@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -183,10 +184,21 @@ async def _demo(endpoints: Endpoints, *, force: bool) -> None:
 @audit_app.command("verify")
 def audit_verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="A file from `arrears audit checkpoint`: the chain must still contain it."),
+    ] = None,
 ) -> None:
     """Check the whole hash chain; name the first broken sequence number."""
+    against = None
+    if checkpoint is not None:
+        try:
+            against = audit.Checkpoint.from_json(checkpoint.read_text())
+        except (OSError, ValueError) as exc:
+            err.print(f"[red]{checkpoint}: {exc}[/]")
+            raise typer.Exit(2) from exc
     with embedded_stack(get_settings(), start_temporal=False) as endpoints:
-        result = asyncio.run(_verify(endpoints.database_url))
+        result = asyncio.run(_verify(endpoints.database_url, against))
     if as_json:
         print(json.dumps(_as_dict(result)))
     elif result.ok:
@@ -200,15 +212,81 @@ def _as_dict(result: audit.Verification) -> dict[str, object]:
     return {name: getattr(result, name) for name in result.__slots__}
 
 
-async def _verify(url: str) -> audit.Verification:
+async def _verify(url: str, against: audit.Checkpoint | None = None) -> audit.Verification:
     from arrears.db import Database
 
-    db = Database(url, pool_size=1)
+    db = Database(url, pool_size=1, role=get_settings().database_role or None)
     try:
         async with db.session() as session:
-            return await audit.verify(session)
+            return await audit.verify(session, against)
     finally:
         await db.dispose()
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    out: Annotated[Path, typer.Option(help="Where to write the checkpoint (sequence and head hash).")],
+) -> None:
+    """Verify the chain and export its head, to be kept outside the database."""
+    with embedded_stack(get_settings(), start_temporal=False) as endpoints:
+        try:
+            point = asyncio.run(_checkpoint(endpoints.database_url))
+        except ValueError as exc:
+            err.print(f"[red]{exc}[/]: no checkpoint written")
+            raise typer.Exit(1) from exc
+    out.write_text(point.to_json())
+    console.print(f"checkpoint #{point.seq} {point.hash[:16]}… written to {out}")
+
+
+async def _checkpoint(url: str) -> audit.Checkpoint:
+    from arrears.db import Database
+
+    db = Database(url, pool_size=1, role=get_settings().database_role or None)
+    try:
+        async with db.session() as session:
+            return await audit.checkpoint(session)
+    finally:
+        await db.dispose()
+
+
+@app.command()
+def document(
+    document_id: Annotated[str, typer.Argument(help="The document's ID (from the audit trail or the API).")],
+    out: Annotated[Path, typer.Option(help="Where to write the PDF.")],
+) -> None:
+    """Write a stored document's PDF, byte for byte, and check it against its SHA-256."""
+    try:
+        key = uuid.UUID(document_id)
+    except ValueError as exc:
+        err.print(f"[red]not a document ID: {document_id!r}[/]")
+        raise typer.Exit(2) from exc
+    with embedded_stack(get_settings(), start_temporal=False) as endpoints:
+        found = asyncio.run(_document(endpoints.database_url, key))
+    if found is None:
+        err.print(f"[red]no document {key}[/]")
+        raise typer.Exit(1)
+    pdf, digest = found
+    out.write_bytes(pdf)
+    console.print(f"{out}: {len(pdf)} bytes, sha256 {digest}")
+
+
+async def _document(url: str, key: uuid.UUID) -> tuple[bytes, str] | None:
+    import hashlib
+
+    from arrears.db import Database
+    from models.documents import Document
+
+    db = Database(url, pool_size=1, role=get_settings().database_role or None)
+    try:
+        async with db.session() as session:
+            doc = await session.get(Document, key)
+    finally:
+        await db.dispose()
+    if doc is None:
+        return None
+    if hashlib.sha256(doc.pdf).hexdigest() != doc.sha256:
+        raise RuntimeError(f"document {key} does not match its stored SHA-256")
+    return doc.pdf, doc.sha256
 
 
 if __name__ == "__main__":

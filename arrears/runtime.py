@@ -94,7 +94,7 @@ async def services(
     """Migrate, connect to PostgreSQL and Temporal, and build the services."""
     if run_migrations:
         await asyncio.to_thread(migrate.upgrade, endpoints.database_url)
-    db = Database(endpoints.database_url)
+    db = Database(endpoints.database_url, role=settings.database_role or None)
     try:
         client = await wait_for_temporal(endpoints.temporal_address, settings.temporal_namespace)
         intake = IntakeService(db, client, task_queue=settings.temporal_task_queue)

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 import uvicorn
 
 from api.app import create_app
+from arrears.channels import Channels
 from arrears.runtime import Services
-from arrears.temporal import build_worker
+from arrears.temporal import build_worker, ensure_schedules
 
 
 class _Server(uvicorn.Server):
@@ -42,9 +43,17 @@ async def serve(svc: Services, *, worker: bool = True, api: bool = True) -> None
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     parts: list[asyncio.Task[None]] = []
-    temporal_worker = (
-        build_worker(svc.client, svc.db, task_queue=svc.settings.temporal_task_queue) if worker else None
-    )
+    temporal_worker = None
+    if worker:
+        await ensure_schedules(svc.client, task_queue=svc.settings.temporal_task_queue)
+        temporal_worker = build_worker(
+            svc.client,
+            svc.db,
+            task_queue=svc.settings.temporal_task_queue,
+            channels=Channels.from_settings(svc.settings),
+            servicer={"name": svc.settings.servicer_name, "address": svc.settings.servicer_address},
+            max_activities=svc.settings.worker_max_activities,
+        )
     server = api_server(svc) if api else None
     if temporal_worker is not None:
         parts.append(asyncio.create_task(temporal_worker.run(), name="worker"))

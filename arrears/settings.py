@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; unset means the embedded PostgreSQL."
     )
+    database_role: str | None = Field(
+        default="arrears_app",
+        description="Role the application switches to after connecting (INSERT/SELECT on the audit "
+        "trail only); the login user must be a member. Empty: stay the login user.",
+    )
     temporal_address: str | None = Field(
         default=None, description="host:port of a Temporal frontend; unset means the dev server."
     )
@@ -30,6 +35,8 @@ class Settings(BaseSettings):
     temporal_task_queue: str = "arrears-cases"
     temporal_dev_port: int = 7233
     temporal_ui_port: int = 8233
+
+    worker_max_activities: int = Field(default=100, ge=1, description="Activities one worker runs at once.")
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -41,6 +48,21 @@ class Settings(BaseSettings):
     jwt_issuer: str = "arrears"
     jwt_audience: str = "arrears-api"
     token_ttl_minutes: int = 12 * 60
+
+    # messages
+    smtp_host: str | None = Field(
+        default=None, description="Unset: e-mail goes as a letter (`arrears run` starts a local sink)."
+    )
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "Arrears Servicing <servicing@arrears.localhost>"
+    message_id_domain: str = "arrears.localhost"
+    sms_gateway_url: str | None = Field(default=None, description="Unset: SMS goes as a letter.")
+    sms_gateway_token: SecretStr | None = None
+    servicer_name: str = "Arrears Servicing"
+    servicer_address: str = "1 Servicing Plaza"
 
     demo_data: bool = Field(default=True, description="Load the demo portfolio into an empty database.")
 

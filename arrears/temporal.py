@@ -9,17 +9,28 @@ from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
 )
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.cases import CaseActivities
+from activities.messages import MessageActivities
+from activities.printing import PrintActivities
 from activities.tasks import TaskActivities
+from arrears.channels import NO_CHANNELS, Channels
 from arrears.db import Database
 from workflows import search
 from workflows.case import CaseWorkflow
+from workflows.printing import PRINT_SCHEDULE_ID, PrintBatchWorkflow
 
 # Sandbox-safe modules shared with workflows are imported once, not per workflow run.
 PASSTHROUGH = (
@@ -60,15 +71,50 @@ async def connect(address: str, namespace: str) -> Client:
     return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
 
 
-def build_worker(client: Client, db: Database, *, task_queue: str) -> Worker:
-    """One worker that runs every case workflow and activity."""
+def build_worker(
+    client: Client,
+    db: Database,
+    *,
+    task_queue: str,
+    channels: Channels = NO_CHANNELS,
+    servicer: dict[str, str] | None = None,
+    max_activities: int = 100,
+) -> Worker:
+    """One worker that runs every case workflow and activity; unset channels send letters."""
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow],
-        activities=[*CaseActivities(db).all(), *TaskActivities(db).all()],
+        workflows=[CaseWorkflow, PrintBatchWorkflow],
+        activities=[
+            *CaseActivities(db).all(),
+            *TaskActivities(db).all(),
+            *MessageActivities(db, channels, servicer=servicer).all(),
+            *PrintActivities(db).all(),
+        ],
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
         ),
         activity_executor=ThreadPoolExecutor(max_workers=4),
+        max_concurrent_activities=max_activities,
     )
+
+
+async def ensure_schedules(client: Client, *, task_queue: str) -> list[str]:
+    """Create the daily print-batch schedule (02:00 UTC) if it does not exist; return the IDs created."""
+    try:
+        await client.get_schedule_handle(PRINT_SCHEDULE_ID).describe()
+        return []
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+    await client.create_schedule(
+        PRINT_SCHEDULE_ID,
+        Schedule(
+            action=ScheduleActionStartWorkflow(
+                PrintBatchWorkflow.run, id="print-batch", task_queue=task_queue
+            ),
+            spec=ScheduleSpec(cron_expressions=["0 2 * * *"]),
+            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        ),
+    )
+    return [PRINT_SCHEDULE_ID]

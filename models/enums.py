@@ -70,3 +70,13 @@ class HoldKind(StrEnum):
     DISPUTE = "dispute"
     CEASE = "cease"
     SCRA = "scra"
+
+
+class MessageStatus(StrEnum):
+    QUEUED = "queued"  # intended, not yet handed to its channel
+    SENT = "sent"  # accepted by the SMTP server or the SMS gateway
+    REFUSED = "refused"  # a contact rule said not now; retry_at says when
+    SUPPRESSED = "suppressed"  # a contact rule said never (stay, cease communication)
+    BATCHED = "batched"  # a letter waiting for its day's print batch
+    PRINTED = "printed"  # a letter in a print batch
+    FAILED = "failed"  # the channel refused it for good

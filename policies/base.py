@@ -48,6 +48,8 @@ class Step:
     min_gap_days: int = 0
     closes_with: CaseOutcome | None = None  # the case ends with this outcome after the step
     detail: str = ""
+    deadline: date | None = None  # the last day the document gives the borrower
+    facts: Mapping[str, str] = field(default_factory=dict)  # what the document says beyond the case
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,9 @@ class Pack(ABC):
     reminder_rule: Rule
     cadence: dict[Segment, tuple[Reminder, ...]]
     contact_window: tuple[int, int] = (8, 21)
+    contact_window_rule: Rule = Rule("contact.window", "servicing policy: 08:00-21:00 local time")
+    # channel -> (at most this many, in this many days, rule); counted per case
+    frequency_caps: dict[Channel, tuple[int, int, Rule]] = field(default_factory=dict)
     promise_rule: Rule = Rule("promise_to_pay", "servicing policy")
     promise_grace_days: int = 2
     # loss mitigation (US numbers from 12 CFR 1024.41; other packs reuse them as service levels)
@@ -100,6 +105,7 @@ class Pack(ABC):
     stay_rule: Rule = Rule("bankruptcy.stay", "")
     proof_of_claim_days: int = 70
     proof_of_claim_rule: Rule = Rule("bankruptcy.proof_of_claim", "")
+    proof_of_claim_document: str | None = None  # a cover sheet rendered for staff to file
     escalation_rule: Rule = Rule("task.escalation", "servicing policy: SLA breach")
     enforcement_rules: dict[str, Rule] = field(default_factory=dict)
 

@@ -25,6 +25,9 @@ R = {
     "stay": Rule(f"{P}.insolvency.wsnp_stay", "Faillissementswet art. 299"),
     "claim": Rule(f"{P}.insolvency.claim_filing", "Faillissementswet art. 328"),
     "promise": Rule(f"{P}.promise_to_pay", "servicing policy"),
+    "window": Rule(f"{P}.contact.window", "servicing policy: 08:00-21:00 local time"),
+    "sms_cap": Rule(f"{P}.contact.sms_frequency", "servicing policy: 3 text messages in 7 days"),
+    "email_cap": Rule(f"{P}.contact.email_frequency", "servicing policy: 5 e-mails in 7 days"),
 }
 
 # (upper bound of the band, rate) for the WIK scale; the minimum is €40 and the maximum €6,775.
@@ -90,6 +93,7 @@ class NlConsumer(Pack):
                 document="veertiendagenbrief",
                 amount=costs,
                 detail=f"pay by {deadline.isoformat()}; afterwards collection costs of EUR {costs}",
+                deadline=deadline,
             ),
             Step(
                 key="ccd2.forbearance_assessment",
@@ -152,6 +156,8 @@ NL_CONSUMER = NlConsumer(
         Segment.BAD: (Reminder(3, _C.LETTER, "reminder"), Reminder(7, _C.SMS, "reminder")),
     },
     letter_day={Segment.GOOD: 21, Segment.FORGETFUL: 21, Segment.BAD: 10},
+    contact_window_rule=R["window"],
+    frequency_caps={_C.SMS: (3, 7, R["sms_cap"]), _C.EMAIL: (5, 7, R["email_cap"])},
     promise_rule=R["promise"],
     ack_rule=R["loss_mitigation"],
     evaluation_rule=R["loss_mitigation"],

@@ -26,6 +26,9 @@ R = {
     "stay": Rule(f"{P}.insolvency.skuldsanering_stay", "Skuldsaneringslag (2016:675) 22 §"),
     "claim": Rule(f"{P}.insolvency.claim_filing", "Skuldsaneringslag (2016:675) 28 §"),
     "promise": Rule(f"{P}.promise_to_pay", "servicing policy"),
+    "window": Rule(f"{P}.contact.window", "servicing policy: 08:00-21:00 local time"),
+    "sms_cap": Rule(f"{P}.contact.sms_frequency", "servicing policy: 3 text messages in 7 days"),
+    "email_cap": Rule(f"{P}.contact.email_frequency", "servicing policy: 5 e-mails in 7 days"),
 }
 
 INKASSOKRAV_FEE = Decimal("180.00")
@@ -66,6 +69,7 @@ class SeConsumer(Pack):
                 document="inkassokrav",
                 amount=INKASSOKRAV_FEE,
                 detail=f"pay by {last_day.isoformat()}",
+                deadline=last_day,
             ),
             Step(
                 key="fees.inkassokrav",
@@ -142,6 +146,8 @@ SE_CONSUMER = SeConsumer(
         Segment.BAD: (Reminder(3, _C.LETTER, "reminder"),),
     },
     demand_day={Segment.GOOD: 20, Segment.FORGETFUL: 20, Segment.BAD: 10},
+    contact_window_rule=R["window"],
+    frequency_caps={_C.SMS: (3, 7, R["sms_cap"]), _C.EMAIL: (5, 7, R["email_cap"])},
     promise_rule=R["promise"],
     ack_rule=R["loss_mitigation"],
     evaluation_rule=R["loss_mitigation"],

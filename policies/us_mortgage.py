@@ -38,6 +38,10 @@ R = {
     "validation": Rule(f"{P}.reg_f.validation_notice", "12 CFR 1006.34(a)(1)"),
     "continuity": Rule(f"{P}.continuity_of_contact.assign_personnel", "12 CFR 1024.40(a)"),
     "rate_cap": Rule(f"{P}.scra.interest_cap", "50 U.S.C. 3937(a)"),
+    "window": Rule(f"{P}.reg_f.inconvenient_time", "12 CFR 1006.6(b)(1)(i)"),
+    "call_cap": Rule(f"{P}.reg_f.call_frequency", "12 CFR 1006.14(b)(2)(i)"),
+    "sms_cap": Rule(f"{P}.contact.sms_frequency", "servicing policy: 3 text messages in 7 days"),
+    "email_cap": Rule(f"{P}.contact.email_frequency", "servicing policy: 5 e-mails in 7 days"),
     "promise": Rule(f"{P}.promise_to_pay", "12 CFR 1006.34 (no waiver of rights); servicing policy"),
 }
 
@@ -84,6 +88,7 @@ class UsMortgage(Pack):
                 document="validation_notice",
                 detail=f"due by {(opened_on + timedelta(days=5)).isoformat()}; the borrower may dispute "
                 f"until {(opened_on + timedelta(days=35)).isoformat()}",
+                deadline=opened_on + timedelta(days=35),
             ),
             Step(
                 key="continuity_of_contact.assign_personnel",
@@ -214,6 +219,12 @@ US_MORTGAGE = UsMortgage(
             Reminder(14, _C.LETTER, "late_notice"),
         ),
     },
+    contact_window_rule=R["window"],
+    frequency_caps={
+        _C.CALL: (7, 7, R["call_cap"]),
+        _C.SMS: (3, 7, R["sms_cap"]),
+        _C.EMAIL: (5, 7, R["email_cap"]),
+    },
     promise_rule=R["promise"],
     ack_rule=R["ack"],
     evaluation_rule=R["evaluation"],
@@ -223,4 +234,5 @@ US_MORTGAGE = UsMortgage(
     stay_rule=R["stay"],
     proof_of_claim_days=70,
     proof_of_claim_rule=R["proof_of_claim"],
+    proof_of_claim_document="proof_of_claim_cover",
 )

@@ -13,12 +13,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from arrears import migrate
+from arrears.channels import Channels, Mailer, SmsGateway
 from arrears.db import Database
 from arrears.embedded import EmbeddedPostgres, TemporalDevServer, bin_path, free_port
 from arrears.intake import IntakeService
 from arrears.runtime import wait_for_temporal
 from arrears.settings import Settings
 from arrears.temporal import build_worker, ensure_search_attributes
+from tests.servers import SmsGatewayFake, SmtpServer, SmtpSink
 
 
 @pytest.fixture(scope="session")
@@ -62,14 +64,40 @@ async def dev_client(dev_server: TemporalDevServer) -> Client:
 
 
 @pytest.fixture(scope="session")
+def smtp() -> Iterator[SmtpSink]:
+    """A real SMTP server on loopback; tests find their mail by the borrower's unique address."""
+    sink = SmtpSink()
+    with SmtpServer(sink):
+        yield sink
+
+
+@pytest.fixture(scope="session")
+def sms_gateway() -> Iterator[SmsGatewayFake]:
+    with SmsGatewayFake() as gateway:
+        yield gateway
+
+
+@pytest.fixture(scope="session")
+def channels(smtp: SmtpSink, sms_gateway: SmsGatewayFake) -> Channels:
+    """E-mail and SMS wired to the loopback servers."""
+    return Channels(
+        mailer=Mailer(host="127.0.0.1", port=smtp.port, sender="servicing@arrears.test"),
+        sms=SmsGateway(url=sms_gateway.url),
+        message_id_domain="arrears.test",
+    )
+
+
+@pytest.fixture(scope="session")
 def task_queue() -> str:
     return f"test-{uuid.uuid4()}"
 
 
 @pytest.fixture(scope="session")
-async def dev_worker(dev_client: Client, db: Database, task_queue: str) -> AsyncIterator[Worker]:
+async def dev_worker(
+    dev_client: Client, db: Database, task_queue: str, channels: Channels
+) -> AsyncIterator[Worker]:
     """A worker on the dev server, as `arrears run` builds it."""
-    worker = build_worker(dev_client, db, task_queue=task_queue)
+    worker = build_worker(dev_client, db, task_queue=task_queue, channels=channels)
     async with worker:
         yield worker
 

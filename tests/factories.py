@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 _PACK_DEFAULTS = {
@@ -22,8 +22,8 @@ def delinquency(pack: str = "us_mortgage", **overrides: Any) -> dict[str, Any]:
         "loan_id": f"L-{key}",
         "borrower_id": f"B-{key}",
         "borrower_name": "Test Borrower",
-        "email": "borrower@example.org",
-        "phone": "+1 212 555 0100",
+        "email": f"b-{key}@example.org",
+        "phone": f"+1 212 {int(key, 16) % 10_000_000:07d}",
         "address": "1 Test Street",
         "policy_pack": pack,
         "principal": "200000.00",
@@ -38,3 +38,10 @@ def delinquency(pack: str = "us_mortgage", **overrides: Any) -> dict[str, Any]:
     }
     row.update(overrides)
     return row
+
+
+def zone_at_local_hour(hour: int, now: datetime) -> str:
+    """A fixed-offset zone in which `now` reads `hour` o'clock (Etc/GMT signs are inverted)."""
+    offset = hour - now.astimezone(UTC).hour
+    offset = offset - 24 if offset > 14 else offset + 24 if offset < -12 else offset
+    return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"

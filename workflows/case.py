@@ -52,6 +52,8 @@ with workflow.unsafe.imports_passed_through():
         PostPetitionFee,
         PromiseToPay,
         ScheduledAction,
+        SendRequest,
+        SendResult,
         Staff,
         StageChange,
         StageUpdate,
@@ -67,6 +69,10 @@ ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=30)
 )
+# A send renders a PDF and talks to SMTP or the SMS gateway: more time than a row write.
+SEND_TIMEOUT = timedelta(seconds=60)
+SEND_HEARTBEAT = timedelta(seconds=10)  # a worker killed mid-send is noticed this fast
+DOCUMENTS_PATCH = "documents-and-messages"
 ACTIONS_KEPT = 400  # the audit trail has them all; the workflow keeps the recent ones
 
 DECISIONS: dict[str, set[str]] = {
@@ -301,6 +307,13 @@ class CaseWorkflow:
                 collection=False,
                 detail=f"application {'complete' if complete else 'incomplete'}; "
                 f"due by {ack_due.isoformat()}",
+                facts={
+                    "received_on": app.received_on.isoformat(),
+                    "complete": "yes" if complete else "no",
+                    "decide_by": (
+                        (app.complete_on or self._today()) + timedelta(days=pack.evaluation_days)
+                    ).isoformat(),
+                },
             ),
             due=ack_due,
         )
@@ -330,10 +343,11 @@ class CaseWorkflow:
         )
         assert decision is not None
         app.first_decider = decision.by
-        await self._decision_letter(app.number, "evaluation", decision)
-        if decision.decision == "deny" and self._appeal_eligible(app):
+        appealable = decision.decision == "deny" and self._appeal_eligible(app)
+        window_end = self._today() + timedelta(days=pack.appeal_window_days)
+        await self._decision_letter(app.number, "evaluation", decision, window_end if appealable else None)
+        if appealable:
             app.status = "denied"
-            window_end = self._today() + timedelta(days=pack.appeal_window_days)
             self._show_one(
                 f"loss_mitigation.{app.number}.appeal_window", "deadline", window_end, pack.appeal_rule
             )
@@ -384,7 +398,19 @@ class CaseWorkflow:
         )
         return Transition(CaseStage.FORBEARANCE, f"{plan.kind} approved for {plan.months} months")
 
-    async def _decision_letter(self, number: int, kind: str, decision: TaskDecision) -> None:
+    async def _decision_letter(
+        self, number: int, kind: str, decision: TaskDecision, appeal_until: date | None = None
+    ) -> None:
+        plan = decision.plan if decision.decision == "approve" else None
+        facts = {
+            "review": kind,
+            "decision": decision.decision,
+            "plan_kind": plan.kind if plan else "",
+            "months": str(plan.months) if plan else "",
+            "plan_amount": str(plan.amount) if plan and plan.amount is not None else "",
+            "reasons": "; ".join(decision.denial_reasons),
+            "appeal_until": appeal_until.isoformat() if appeal_until else "",
+        }
         terms = (
             f"approved: {decision.plan.kind} for {decision.plan.months} months"
             if decision.decision == "approve" and decision.plan
@@ -400,6 +426,7 @@ class CaseWorkflow:
                 document="evaluation_decision",
                 collection=False,
                 detail=terms,
+                facts=facts,
             )
         )
 
@@ -428,6 +455,11 @@ class CaseWorkflow:
                 document="forbearance_agreement",
                 collection=False,
                 amount=plan.reduced_amount,
+                facts={
+                    "kind": plan.kind,
+                    "months": str(plan.months),
+                    "ends_on": add_months(today, plan.months).isoformat(),
+                },
                 detail=f"{plan.kind} for {plan.months} months; EBA forborne, "
                 f"cure period to {eba.cure_period_ends}, probation to {eba.probation_ends}",
             )
@@ -524,13 +556,30 @@ class CaseWorkflow:
         stay = self._m.stay
         assert stay is not None
         await self._cancel_open_tasks("bankruptcy stay")
-        await self._task(
-            f"bankruptcy.{stay.court_case}.proof_of_claim",
-            "proof_of_claim",
-            self._pack.proof_of_claim_rule,
-            stay.filed_on + timedelta(days=self._pack.proof_of_claim_days),
-            wait=False,
-        )
+        bar_date = stay.filed_on + timedelta(days=self._pack.proof_of_claim_days)
+        poc_key = f"bankruptcy.{stay.court_case}.proof_of_claim"
+        first = poc_key not in self._m.tasks
+        await self._task(poc_key, "proof_of_claim", self._pack.proof_of_claim_rule, bar_date, wait=False)
+        cover = self._pack.proof_of_claim_document
+        if first and cover is not None and workflow.patched(DOCUMENTS_PATCH):
+            # the cover sheet staff file with the claim: stored, not sent to the borrower
+            await self._do(
+                Step(
+                    key=f"{poc_key}.cover",
+                    day=self._today(),
+                    kind=StepKind.MESSAGE,
+                    rule=self._pack.proof_of_claim_rule,
+                    document=cover,
+                    collection=False,
+                    deadline=bar_date,
+                    facts={
+                        "court_case": stay.court_case,
+                        "chapter": str(stay.chapter),
+                        "filed_on": stay.filed_on.isoformat(),
+                    },
+                    detail=f"proof of claim due {bar_date.isoformat()}",
+                )
+            )
         if stay.ends_on is not None:
             self._show_one(
                 f"bankruptcy.{stay.court_case}.stay_ends", "deadline", stay.ends_on, self._pack.stay_rule
@@ -605,18 +654,77 @@ class CaseWorkflow:
         else:
             if step.kind is StepKind.FEE and step.amount is not None:
                 self._m.fees += step.amount
+            detail = step.detail
+            status: Literal["done", "suppressed"] = "done"
+            if step.document is not None and workflow.patched(DOCUMENTS_PATCH):
+                sent = await self._send(step)
+                status = "suppressed" if sent.status == "suppressed" else "done"
+                outcome = f"{step.document} {sent.status}" + (
+                    f" by {sent.channel.value}" if sent.channel is not None else ""
+                )
+                detail = "; ".join(part for part in (detail, outcome, sent.reason) if part)
             await self._record(
                 key=step.key,
                 kind=step.kind.value,
-                status="done",
+                status=status,
                 rule=step.rule,
                 step=step,
                 due=due or step.day,
-                detail=step.detail,
+                detail=detail,
             )
             if step.series is not None:
                 self._m.series_last[step.series] = self._today()
         self._m.done[step.key] = self._today()
+
+    async def _send(self, step: Step) -> SendResult:
+        """Render and deliver the step's document; wait out a contact rule's "not now" and retry."""
+        assert step.document is not None
+        refusals = 0
+        while True:
+            result: SendResult = await workflow.execute_activity(
+                "send_document",
+                SendRequest(
+                    case_id=self._in.case_id,
+                    step=step.key,
+                    document=step.document,
+                    channel=step.channel,
+                    collection=step.collection,
+                    holds=self._barring_holds(step),
+                    arrears=self._m.arrears,
+                    fees=self._m.fees,
+                    days_past_due=self._days_past_due(),
+                    delinquent_since=self._delinquent_since(),
+                    amount=step.amount,
+                    deadline=step.deadline,
+                    facts=dict(step.facts),
+                ),
+                result_type=SendResult,
+                start_to_close_timeout=SEND_TIMEOUT,
+                heartbeat_timeout=SEND_HEARTBEAT,
+                retry_policy=ACTIVITY_RETRY,
+            )
+            if result.status != "refused" or result.retry_at is None:
+                return result
+            refusals += 1
+            await self._record(
+                key=f"{step.key}.refused.{refusals}",
+                kind="message",
+                status="refused",
+                rule=Rule(result.rule_id or "contact", result.citation or ""),
+                step=step,
+                detail=f"{result.reason}; retry at {result.retry_at.isoformat()}",
+            )
+            await workflow.sleep(max(result.retry_at - workflow.now(), timedelta(seconds=1)))
+
+    def _barring_holds(self, step: Step) -> list[str]:
+        """The holds under which this message may not go out (checked again at the send)."""
+        if not step.collection:
+            return []
+        kinds = ["stay"] if self._m.stay is not None else []
+        for hold in self._active_holds():
+            if hold.kind in ("cease", "dispute") and (not hold.channels or step.channel in hold.channels):
+                kinds.append(hold.kind)
+        return kinds
 
     def _suppressing_hold(self, step: Step) -> Hold | None:
         if step.kind is not StepKind.MESSAGE or not step.collection:
@@ -748,7 +856,12 @@ class CaseWorkflow:
         await self._activity(
             "finish_task",
             TaskOutcome(
-                case_id=self._in.case_id, key=task.key, status="cancelled", at=workflow.now(), reason=reason
+                case_id=self._in.case_id,
+                key=task.key,
+                status="cancelled",
+                at=workflow.now(),
+                reason=reason,
+                task=task,
             ),
         )
 
@@ -1023,6 +1136,10 @@ class CaseWorkflow:
                 document="payment_change_notice",
                 amount=change.new_amount,
                 collection=False,
+                facts={
+                    "court_case": self._m.stay.court_case,
+                    "effective_on": change.effective_on.isoformat(),
+                },
                 detail=f"new payment {change.new_amount} from {change.effective_on.isoformat()}",
             ),
             due=change.effective_on - timedelta(days=rules[1]),

@@ -314,3 +314,44 @@ class TaskOutcome(BaseModel):
     decision: dict[str, Any] | None = None
     actor: str = "case-workflow"
     reason: str = ""
+    # The task itself, so that a cancel that overtakes its own creation (a worker killed while
+    # creating it) can still leave the row in its final state.
+    task: TaskView | None = None
+
+
+# ---------------------------------------------------------------- documents and messages
+class SendRequest(BaseModel):
+    """Render a step's document and deliver it, once: the key is (case, step, sequence)."""
+
+    case_id: uuid.UUID
+    step: str
+    sequence: int = 0
+    document: str
+    channel: Channel | None  # None: render and store only (a court filing's cover sheet)
+    collection: bool = True
+    holds: list[str] = Field(default_factory=list)  # active holds that bar this message
+    # the case's facts as the workflow knows them, for the letter
+    arrears: Decimal
+    fees: Decimal
+    days_past_due: int
+    delinquent_since: date
+    amount: Decimal | None = None
+    deadline: date | None = None
+    facts: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.case_id}:{self.step}:{self.sequence}"
+
+
+class SendResult(BaseModel):
+    """What became of a send: sent, batched for print, stored, refused for now, suppressed, failed."""
+
+    status: Literal["sent", "batched", "stored", "refused", "suppressed", "failed"]
+    channel: Channel | None
+    document_id: uuid.UUID | None = None
+    message_id: str | None = None
+    reason: str = ""
+    rule_id: str | None = None
+    citation: str | None = None
+    retry_at: datetime | None = None

@@ -16,6 +16,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowU
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from arrears.channels import Channels
 from arrears.db import Database
 from arrears.intake import IntakeService
 from arrears.temporal import build_worker
@@ -28,9 +29,11 @@ Handle = WorkflowHandle[CaseWorkflow, CaseState]
 
 
 @pytest.fixture
-async def skipping_intake(time_env: WorkflowEnvironment, db: Database) -> AsyncIterator[IntakeService]:
+async def skipping_intake(
+    time_env: WorkflowEnvironment, db: Database, channels: Channels
+) -> AsyncIterator[IntakeService]:
     queue = f"ts-{uuid.uuid4()}"
-    async with build_worker(time_env.client, db, task_queue=queue):
+    async with build_worker(time_env.client, db, task_queue=queue, channels=channels):
         yield IntakeService(db, time_env.client, task_queue=queue)
 
 
@@ -124,7 +127,9 @@ async def open_case(skipping_intake: IntakeService, time_env: WorkflowEnvironmen
         record = delinquency(pack, as_of=today, **(defaults | row))
         result = await skipping_intake.ingest([(1, record)], source="test")
         assert result.opened == 1, result.errors
-        handle = time_env.client.get_workflow_handle_for(CaseWorkflow.run, f"loan-{record['loan_id']}")
+        handle: Handle = time_env.client.get_workflow_handle(
+            f"loan-{record['loan_id']}", result_type=CaseState
+        )
         opened.append(handle)
         timeline = Timeline(time_env, handle, today, today - timedelta(days=days_past_due))
         await timeline.settle()

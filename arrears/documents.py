@@ -1,0 +1,205 @@
+"""Letters: sandboxed Jinja2 templates per pack and language, rendered to HTML and PDF.
+
+Lookup: `docs_templates/letters/<pack>/<language>/<document>.html.j2` first, then
+`docs_templates/letters/common/<language>/<document>.html.j2`. The HTML is a pure function
+of the template and its inputs; the PDF takes its identifier and dates from the document's
+idempotency key and issue time. (WeasyPrint's font subsetting still varies between renders,
+so the stored PDF bytes, with their SHA-256, are the record, not a re-render.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound, Undefined, select_autoescape
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+TEMPLATE_ROOT = Path(__file__).resolve().parent.parent / "docs_templates"
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {"reference": "Reference", "date": "Date", "loan": "Loan", "page": "Page"},
+    "nl": {"reference": "Kenmerk", "date": "Datum", "loan": "Lening", "page": "Pagina"},
+    "sv": {"reference": "Referens", "date": "Datum", "loan": "Lån", "page": "Sida"},
+    "es": {"reference": "Referencia", "date": "Fecha", "loan": "Préstamo", "page": "Página"},
+}
+
+
+class TemplateMissing(LookupError):
+    """No template for this document in this pack and language."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One rendered document: what was used to make it and the bytes it made."""
+
+    template: str
+    template_version: str
+    language: str
+    html: str
+    pdf: bytes
+    sha256: str  # of the PDF
+    html_sha256: str
+
+
+def locale_for(language: str, country: str) -> Locale:
+    """The pack country's conventions in the borrower's language (en_NL, sv_SE, en_US …)."""
+    try:
+        return Locale.parse(f"{language}_{country}")
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(language)
+
+
+def _defined(value: Any) -> None:
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+
+
+def _money(amount: Decimal | str | int, currency: str, locale: Locale) -> str:
+    _defined(amount)
+    if amount is None:
+        raise ValueError("money() got no amount")
+    return format_currency(Decimal(str(amount)), currency, locale=locale)
+
+
+def _day(value: date | datetime | str, locale: Locale) -> str:
+    _defined(value)
+    if value is None:
+        raise ValueError("day() got no date")
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
+    return format_date(value, format="long", locale=locale)
+
+
+def _number(value: Decimal | int | str, locale: Locale) -> str:
+    _defined(value)
+    return format_decimal(Decimal(str(value)), locale=locale)
+
+
+@lru_cache(maxsize=8)
+def environment(root: Path = TEMPLATE_ROOT) -> ImmutableSandboxedEnvironment:
+    """The one template environment: sandboxed, strict about missing values, HTML-escaped."""
+    env = ImmutableSandboxedEnvironment(
+        loader=FileSystemLoader(str(root)),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env
+
+
+def template_name(pack: str, language: str, document: str, root: Path = TEMPLATE_ROOT) -> str:
+    """The template that a pack uses for a document in a language."""
+    for folder in (pack, "common"):
+        name = f"letters/{folder}/{language}/{document}.html.j2"
+        if (root / name).is_file():
+            return name
+    raise TemplateMissing(f"no template for {document!r} in {language!r} for {pack}")
+
+
+def template_version(name: str, root: Path = TEMPLATE_ROOT) -> str:
+    """SHA-256 (first 16 hex) over the template and the layout it extends: any edit is a new version."""
+    digest = hashlib.sha256()
+    for part in (name, "letters/base.html.j2"):
+        digest.update((root / part).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def available_languages(pack: str, document: str, root: Path = TEMPLATE_ROOT) -> list[str]:
+    """Languages in which a pack has a document."""
+    found = set()
+    for folder in (pack, "common"):
+        base = root / "letters" / folder
+        if base.is_dir():
+            found |= {p.parent.name for p in base.glob(f"*/{document}.html.j2")}
+    return sorted(found)
+
+
+def render_html(
+    *,
+    pack: str,
+    country: str,
+    language: str,
+    document: str,
+    context: dict[str, Any],
+    root: Path = TEMPLATE_ROOT,
+) -> tuple[str, str]:
+    """(template name, HTML) for a document; missing values raise instead of printing blanks."""
+    name = template_name(pack, language, document, root)
+    locale = locale_for(language, country)
+    env = environment(root)
+    try:
+        template = env.get_template(name)
+    except TemplateNotFound as exc:  # pragma: no cover - template_name checked the file
+        raise TemplateMissing(str(exc)) from exc
+    html = template.render(
+        **context,
+        lang=language,
+        labels=LABELS.get(language, LABELS["en"]),
+        money=lambda amount, currency=context["loan"]["currency"]: _money(amount, currency, locale),
+        day=lambda value: _day(value, locale),
+        number=lambda value: _number(value, locale),
+    )
+    return name, html
+
+
+def html_to_pdf(html: str, *, identifier: str) -> bytes:
+    """The PDF for an HTML document, its identifier derived from `identifier`."""
+    from weasyprint import HTML  # imported late: it loads Pango, which only renderers need
+
+    out = io.BytesIO()
+    HTML(string=html, base_url=str(TEMPLATE_ROOT)).write_pdf(
+        out, pdf_identifier=hashlib.sha256(identifier.encode()).hexdigest()[:32].encode()
+    )
+    return out.getvalue()
+
+
+def render(
+    *,
+    pack: str,
+    country: str,
+    language: str,
+    document: str,
+    context: dict[str, Any],
+    identifier: str,
+    root: Path = TEMPLATE_ROOT,
+) -> Rendered:
+    """Render a document to HTML and PDF, with its template's name and version and the hashes."""
+    name, html = render_html(
+        pack=pack, country=country, language=language, document=document, context=context, root=root
+    )
+    pdf = html_to_pdf(html, identifier=identifier)
+    return Rendered(
+        template=name,
+        template_version=template_version(name, root),
+        language=language,
+        html=html,
+        pdf=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        html_sha256=hashlib.sha256(html.encode()).hexdigest(),
+    )
+
+
+def render_text(*, language: str, name: str, context: dict[str, Any], root: Path = TEMPLATE_ROOT) -> str:
+    """A plain-text template (an SMS) from `docs_templates/sms/<language>/<name>.txt.j2`."""
+    path = f"sms/{language}/{name}.txt.j2"
+    if not (root / path).is_file():
+        path = f"sms/en/{name}.txt.j2"
+    template = environment(root).get_template(path)
+    locale = locale_for(language, context.get("country", "US"))
+    return template.render(
+        **context,
+        money=lambda amount, currency=context["loan"]["currency"]: _money(amount, currency, locale),
+        day=lambda value: _day(value, locale),
+    ).strip()

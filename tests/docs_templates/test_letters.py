@@ -1,0 +1,217 @@
+"""Every letter template in every language: a snapshot, strictness, and the facts in the PDF."""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jinja2 import UndefinedError
+from jinja2.exceptions import SecurityError
+from pypdf import PdfReader
+
+from arrears import documents
+from models.enums import PolicyPack
+from policies import get_pack
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+UPDATE = os.environ.get("ARREARS_UPDATE_SNAPSHOTS") == "1"
+TEMPLATES = sorted(
+    p.relative_to(documents.TEMPLATE_ROOT / "letters")
+    for p in (documents.TEMPLATE_ROOT / "letters").glob("*/*/*.html.j2")
+)
+PACK_OF_FOLDER = {"common": "us_mortgage", "us_mortgage": "us_mortgage", "nl_consumer": "nl_consumer"}
+COUNTRY = {"us_mortgage": "US", "nl_consumer": "NL", "se_consumer": "SE"}
+# What the workflow sends, per pack (the documents its steps name).
+SENT_BY_PACK = {
+    "us_mortgage": {
+        "reminder", "reminder_direct_debit", "late_notice", "validation_notice",
+        "early_intervention_notice", "loss_mitigation_acknowledgment", "evaluation_decision",
+        "forbearance_agreement", "proof_of_claim_cover", "foreclosure_referral_notice",
+        "payment_change_notice",
+    },
+    "nl_consumer": {
+        "reminder", "reminder_direct_debit", "veertiendagenbrief", "loss_mitigation_acknowledgment",
+        "evaluation_decision", "forbearance_agreement", "enforcement_notice",
+    },
+    "se_consumer": {
+        "reminder", "reminder_direct_debit", "inkassokrav", "loss_mitigation_acknowledgment",
+        "evaluation_decision", "forbearance_agreement", "enforcement_notice",
+    },
+}  # fmt: skip
+
+
+def context(**facts: str) -> dict[str, Any]:
+    """A fixed case, so that snapshots only change when a template does."""
+    return {
+        "servicer": {"name": "Example Servicing", "address": "1 Servicing Plaza"},
+        "borrower": {"name": "Jan <Jansen> & Co", "address": "Damrak 1, Amsterdam"},
+        "loan": {"number": "L-000123", "currency": "EUR"},
+        "case": {
+            "reference": "3F2A9C1B",
+            "arrears": "1234.50",
+            "fees": "40.00",
+            "total_due": "1274.50",
+            "days_past_due": 47,
+            "delinquent_since": date(2026, 10, 7),
+        },
+        "step": {"key": "s", "amount": "185.18", "deadline": date(2026, 12, 9)},
+        "facts": {
+            "received_on": "2026-11-20",
+            "complete": "yes",
+            "decide_by": "2026-12-20",
+            "review": "evaluation",
+            "decision": "deny",
+            "plan_kind": "",
+            "months": "6",
+            "plan_amount": "",
+            "reasons": "income does not support a modification; investor restriction",
+            "appeal_until": "2026-12-07",
+            "kind": "reduced",
+            "ends_on": "2027-05-23",
+            "court_case": "26-10442",
+            "chapter": "13",
+            "filed_on": "2026-11-02",
+            "effective_on": "2027-01-01",
+        }
+        | facts,
+        "issued_on": date(2026, 11, 23),
+        "issued_at": "2026-11-23T09:00:00Z",
+    }
+
+
+def _render(template: Path, **facts: str) -> str:
+    folder, language, name = template.parts[0], template.parts[1], template.name.removesuffix(".html.j2")
+    pack = folder if folder != "common" else "nl_consumer"
+    _, html = documents.render_html(
+        pack=pack, country=COUNTRY[pack], language=language, document=name, context=context(**facts)
+    )
+    return html
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=[str(t) for t in TEMPLATES])
+def test_snapshot(template: Path) -> None:
+    html = _render(template)
+    snapshot = SNAPSHOTS / template.with_suffix("").with_suffix(".html")
+    if UPDATE:
+        snapshot.parent.mkdir(parents=True, exist_ok=True)
+        snapshot.write_text(html)
+    assert snapshot.exists(), f"no snapshot for {template}: run with ARREARS_UPDATE_SNAPSHOTS=1 and review it"
+    assert html == snapshot.read_text(), f"{template} changed: review, then ARREARS_UPDATE_SNAPSHOTS=1"
+    # autoescape: the borrower's name is text, never markup
+    assert "Jan &lt;Jansen&gt; &amp; Co" in html
+
+
+@pytest.mark.parametrize("pack", sorted(SENT_BY_PACK))
+def test_every_document_a_pack_sends_exists_in_its_languages(pack: str) -> None:
+    languages = [lang for lang in get_pack(PolicyPack(pack)).languages if lang != "es"]
+    missing = [
+        f"{doc}/{lang}"
+        for doc in sorted(SENT_BY_PACK[pack])
+        for lang in languages
+        if lang not in documents.available_languages(pack, doc)
+    ]
+    assert not missing, f"{pack} has no template for {missing}"
+
+
+def test_a_missing_value_raises_instead_of_printing_a_blank() -> None:
+    ctx = context()
+    del ctx["step"]["deadline"]
+    with pytest.raises(UndefinedError, match="deadline"):  # not an empty "pay by" line
+        documents.render_html(
+            pack="nl_consumer", country="NL", language="nl", document="veertiendagenbrief", context=ctx
+        )
+
+
+def test_templates_run_sandboxed(tmp_path: Path) -> None:
+    (tmp_path / "letters" / "common" / "en").mkdir(parents=True)
+    (tmp_path / "letters" / "base.html.j2").write_text("{% block body %}{% endblock %}")
+    (tmp_path / "letters" / "common" / "en" / "evil.html.j2").write_text(
+        "{{ borrower.__class__.__mro__[1].__subclasses__() }}"
+    )
+    with pytest.raises(SecurityError):
+        documents.render_html(
+            pack="us_mortgage", country="US", language="en", document="evil", context=context(), root=tmp_path
+        )
+
+
+def _pdf_text(pdf: bytes) -> str:
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    return text.replace("\xa0", " ").replace("\u202f", " ")
+
+
+def test_veertiendagenbrief_pdf_states_the_costs_and_the_last_day() -> None:
+    rendered = documents.render(
+        pack="nl_consumer",
+        country="NL",
+        language="nl",
+        document="veertiendagenbrief",
+        context=context(),
+        identifier=str(uuid.uuid4()),
+    )
+    text = _pdf_text(rendered.pdf)
+    assert "€ 1.274,50" in text  # the sum due, Dutch format
+    assert "€ 185,18" in text  # the WIK costs that will follow
+    assert "9 december 2026" in text  # the last day of the 14 days
+    assert "binnen 14 dagen" in text
+
+
+def test_inkassokrav_pdf_states_the_fee_and_the_last_day() -> None:
+    ctx = context()
+    ctx["loan"]["currency"] = "SEK"
+    ctx["step"]["amount"] = "180.00"
+    rendered = documents.render(
+        pack="se_consumer", country="SE", language="sv", document="inkassokrav", context=ctx, identifier="x"
+    )
+    text = _pdf_text(rendered.pdf)
+    assert "180,00 kr" in text
+    assert "1 274,50 kr" in text
+    assert "9 december 2026" in text
+
+
+def test_us_notices_state_deadlines_and_amounts_in_us_format() -> None:
+    ctx = context()
+    ctx["loan"]["currency"] = "USD"
+    text = _pdf_text(
+        documents.render(
+            pack="us_mortgage",
+            country="US",
+            language="en",
+            document="validation_notice",
+            context=ctx,
+            identifier="v",
+        ).pdf
+    )
+    assert "$1,274.50" in text and "December 9, 2026" in text
+    text = _pdf_text(
+        documents.render(
+            pack="us_mortgage",
+            country="US",
+            language="en",
+            document="evaluation_decision",
+            context=ctx,
+            identifier="d",
+        ).pdf
+    )
+    assert "December 7, 2026" in text and "investor restriction" in text
+
+
+def test_rendering_is_deterministic_and_versioned() -> None:
+    args: dict[str, Any] = {
+        "pack": "nl_consumer",
+        "country": "NL",
+        "language": "en",
+        "document": "veertiendagenbrief",
+        "context": context(),
+        "identifier": "key-1",
+    }
+    first, second = documents.render(**args), documents.render(**args)
+    assert first.html == second.html and first.html_sha256 == second.html_sha256
+    assert first.pdf.startswith(b"%PDF-") and len(first.sha256) == 64
+    assert first.template == "letters/nl_consumer/en/veertiendagenbrief.html.j2"
+    assert len(first.template_version) == 16
+    assert first.template_version == documents.template_version(first.template)
