@@ -21,7 +21,7 @@ from arrears.auth import issue_token
 from arrears.intake import read_file
 from arrears.runtime import Endpoints, embedded_stack, services
 from arrears.serve import serve
-from arrears.settings import get_settings
+from arrears.settings import Settings, get_settings
 from models.enums import Role
 
 app = typer.Typer(help="Arrears: default-management case system.", no_args_is_help=True)
@@ -51,6 +51,25 @@ def run(verbose: Annotated[bool, typer.Option(help="Log at INFO.")] = False) -> 
 
 async def _run(endpoints: Endpoints) -> None:
     settings = get_settings()
+    mail_sink = None
+    if settings.smtp_host is None and settings.dev_mailbox:
+        # development: e-mail goes to a local SMTP server that files it under .arrears/mail
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.handlers import Mailbox
+
+        mail_sink = Controller(
+            Mailbox(settings.data_dir / "mail"), hostname="127.0.0.1", port=settings.dev_smtp_port
+        )
+        mail_sink.start()
+        settings = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": settings.dev_smtp_port})
+    try:
+        await _serve_all(endpoints, settings, mail_sink is not None)
+    finally:
+        if mail_sink is not None:
+            mail_sink.stop()
+
+
+async def _serve_all(endpoints: Endpoints, settings: Settings, mailbox: bool) -> None:
     async with services(settings, endpoints) as svc:
         if settings.demo_data and await demo.is_empty(svc.db):
             result = await demo.load(svc.intake, datetime.now(UTC).date())
@@ -68,6 +87,7 @@ async def _run(endpoints: Endpoints) -> None:
         lines += [
             f"Temporal     {endpoints.temporal_address}  (namespace {settings.temporal_namespace})",
             f"Data         {settings.data_dir.resolve()}" if settings.embedded_postgres else "",
+            f"E-mail       {(settings.data_dir / 'mail').resolve()} (a local mailbox)" if mailbox else "",
             "",
             "Ctrl-C stops everything.",
         ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,7 +25,14 @@ from babel.numbers import format_currency, format_decimal
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound, Undefined, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-TEMPLATE_ROOT = Path(__file__).resolve().parent.parent / "docs_templates"
+
+def _template_root() -> Path:
+    """`docs_templates/` beside the source tree, or in the working directory of an installed image."""
+    beside = Path(__file__).resolve().parent.parent / "docs_templates"
+    return beside if beside.is_dir() else Path.cwd() / "docs_templates"
+
+
+TEMPLATE_ROOT = _template_root()
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {"reference": "Reference", "date": "Date", "loan": "Loan", "page": "Page"},
@@ -154,14 +162,20 @@ def render_html(
     return name, html
 
 
+# Pango and fontconfig are not safe to drive from several threads at once: one render at a
+# time per process (scale rendering with worker processes, not threads).
+_RENDER_LOCK = threading.Lock()
+
+
 def html_to_pdf(html: str, *, identifier: str) -> bytes:
     """The PDF for an HTML document, its identifier derived from `identifier`."""
     from weasyprint import HTML  # imported late: it loads Pango, which only renderers need
 
     out = io.BytesIO()
-    HTML(string=html, base_url=str(TEMPLATE_ROOT)).write_pdf(
-        out, pdf_identifier=hashlib.sha256(identifier.encode()).hexdigest()[:32].encode()
-    )
+    with _RENDER_LOCK:
+        HTML(string=html, base_url=str(TEMPLATE_ROOT)).write_pdf(
+            out, pdf_identifier=hashlib.sha256(identifier.encode()).hexdigest()[:32].encode()
+        )
     return out.getvalue()
 
 

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
         default=None, description="Unset: e-mail goes as a letter (`arrears run` starts a local sink)."
     )
     smtp_port: int = 25
+    dev_mailbox: bool = Field(
+        default=True, description="`arrears run` without SMTP_HOST files e-mail in DATA_DIR/mail."
+    )
+    dev_smtp_port: int = 8025
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False

@@ -81,12 +81,13 @@ def _stop(proc: subprocess.Popen[bytes], log: Path) -> None:
 
 def test_run_serves_loads_demo_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> None:
     api_port, temporal_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TEMPORAL_ADDRESS"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TEMPORAL_ADDRESS", "SMTP_HOST"}}
     env |= {
         "DATA_DIR": str(tmp_path / "data"),
         "API_PORT": str(api_port),
         "TEMPORAL_DEV_PORT": str(temporal_port),
         "TEMPORAL_UI_PORT": str(free_port()),
+        "DEV_SMTP_PORT": str(free_port()),
         "COLUMNS": "120",
     }
     log = tmp_path / "run.log"
@@ -103,6 +104,7 @@ def test_run_serves_loads_demo_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> No
     assert "demo portfolio loaded: 12 cases opened" in first_output
     assert "API docs" in first_output and "Temporal UI" in first_output
     assert "eyJ" in first_output  # the dev token
+    assert "(a local mailbox)" in first_output and (tmp_path / "data" / "mail").is_dir()
 
     log.write_text("")
     proc = _start(env, log)
