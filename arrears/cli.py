@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +17,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from arrears import audit, demo
 from arrears.auth import issue_token
@@ -232,15 +235,22 @@ def _as_dict(result: audit.Verification) -> dict[str, object]:
     return {name: getattr(result, name) for name in result.__slots__}
 
 
-async def _verify(url: str, against: audit.Checkpoint | None = None) -> audit.Verification:
+@contextlib.asynccontextmanager
+async def _session(url: str) -> AsyncIterator[AsyncSession]:
+    """One unit of work for a one-off command, as the application role."""
     from arrears.db import Database
 
     db = Database(url, pool_size=1, role=get_settings().database_role or None)
     try:
         async with db.session() as session:
-            return await audit.verify(session, against)
+            yield session
     finally:
         await db.dispose()
+
+
+async def _verify(url: str, against: audit.Checkpoint | None = None) -> audit.Verification:
+    async with _session(url) as session:
+        return await audit.verify(session, against)
 
 
 @audit_app.command("checkpoint")
@@ -259,14 +269,8 @@ def audit_checkpoint(
 
 
 async def _checkpoint(url: str) -> audit.Checkpoint:
-    from arrears.db import Database
-
-    db = Database(url, pool_size=1, role=get_settings().database_role or None)
-    try:
-        async with db.session() as session:
-            return await audit.checkpoint(session)
-    finally:
-        await db.dispose()
+    async with _session(url) as session:
+        return await audit.checkpoint(session)
 
 
 @app.command()
@@ -293,15 +297,10 @@ def document(
 async def _document(url: str, key: uuid.UUID) -> tuple[bytes, str] | None:
     import hashlib
 
-    from arrears.db import Database
     from models.documents import Document
 
-    db = Database(url, pool_size=1, role=get_settings().database_role or None)
-    try:
-        async with db.session() as session:
-            doc = await session.get(Document, key)
-    finally:
-        await db.dispose()
+    async with _session(url) as session:
+        doc = await session.get(Document, key)
     if doc is None:
         return None
     if hashlib.sha256(doc.pdf).hexdigest() != doc.sha256:

@@ -364,7 +364,7 @@ class IntakeService:
                 idempotency_key=f"{case.id}:opened",
             )
             opened = True
-        return case, case_input(case, record.loan_id), opened
+        return case, case_input(case, record.loan_id, exposure=record.balance), opened
 
     async def _start_all(self, pending: list[tuple[Case, CaseInput]], result: IntakeResult) -> None:
         run_ids = await asyncio.gather(*(self._start(start_input) for _, start_input in pending))
@@ -397,18 +397,19 @@ class IntakeService:
         async with self.db.session() as session:
             rows = (
                 await session.exec(
-                    select(Case, Loan.external_id)
+                    select(Case, col(Loan.external_id), col(Loan.balance))
                     .join(Loan, col(Loan.id) == col(Case.loan_id))
                     .where(Case.status == CaseStatus.OPEN, col(Case.run_id).is_(None))
                 )
             ).all()
         result = IntakeResult()
-        await self._start_all([(case, case_input(case, ext)) for case, ext in rows], result)
+        pending = [(case, case_input(case, ext, exposure=balance)) for case, ext, balance in rows]
+        await self._start_all(pending, result)
         return len(result.case_ids)
 
 
-def case_input(case: Case, loan_external_id: str) -> CaseInput:
-    """The workflow input for a case row."""
+def case_input(case: Case, loan_external_id: str, *, exposure: Decimal | None = None) -> CaseInput:
+    """The workflow input for a case row (`exposure`: the loan's balance)."""
     return CaseInput(
         case_id=case.id,
         loan_id=case.loan_id,
@@ -418,6 +419,7 @@ def case_input(case: Case, loan_external_id: str) -> CaseInput:
         arrears=case.arrears,
         days_past_due=case.days_past_due_at_open,
         as_of=case.opened_as_of,
+        exposure=exposure,
     )
 
 

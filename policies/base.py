@@ -99,9 +99,17 @@ class Pack(ABC):
     protection_min_days_before_sale: int = 38  # "more than 37 days before a foreclosure sale"
     late_application_rule: Rule = Rule("loss_mitigation.late_application", "")
     appeal_decision_days: int = 30
+    acceptance_days: int = 14  # to accept an offer; 7 when the application came near a sale
+    acceptance_days_near_sale: int = 7
+    acceptance_rule: Rule = Rule("loss_mitigation.offer_acceptance", "")
     forbearance_rule: Rule = Rule("forbearance", "")
     forbearance_review_days: int = 10
     eba_rule: Rule = Rule("eba.forbearance", "EBA/GL/2018/06; CRR Art. 47b")
+    # CRR Art. 178 default: past due more than `default_days` on a material amount, where the
+    # arrears exceed both the absolute threshold and the share of the exposure; None: no CRR.
+    default_days: int = 90
+    default_materiality: tuple[Decimal, Decimal] | None = None
+    default_rule: Rule = Rule("eba.default", "CRR Art. 178(1)(b); Delegated Regulation (EU) 2018/171")
     stay_rule: Rule = Rule("bankruptcy.stay", "")
     proof_of_claim_days: int = 70
     proof_of_claim_rule: Rule = Rule("bankruptcy.proof_of_claim", "")
@@ -220,3 +228,11 @@ class Pack(ABC):
 
 def _order(step: Step) -> tuple[date, int]:
     return (step.day, 1 if step.kind is StepKind.ADVANCE else 0)
+
+
+def material_arrears(arrears: Decimal, exposure: Decimal | None, thresholds: tuple[Decimal, Decimal]) -> bool:
+    """Past due on a material amount: above the absolute threshold and above the share of the exposure."""
+    absolute, relative = thresholds
+    if arrears <= absolute:
+        return False
+    return exposure is None or exposure <= 0 or arrears > exposure * relative

@@ -25,6 +25,9 @@ R = {
     "stay": Rule(f"{P}.insolvency.wsnp_stay", "Faillissementswet art. 299"),
     "claim": Rule(f"{P}.insolvency.claim_filing", "Faillissementswet art. 328"),
     "promise": Rule(f"{P}.promise_to_pay", "servicing policy"),
+    "default": Rule(
+        f"{P}.eba.default", "CRR Art. 178(1)(b), (2)(d); Delegated Regulation (EU) 2018/171 Art. 1(2)"
+    ),
     "window": Rule(f"{P}.contact.window", "servicing policy: 08:00-21:00 local time"),
     "sms_cap": Rule(f"{P}.contact.sms_frequency", "servicing policy: 3 text messages in 7 days"),
     "email_cap": Rule(f"{P}.contact.email_frequency", "servicing policy: 5 e-mails in 7 days"),
@@ -162,6 +165,9 @@ NL_CONSUMER = NlConsumer(
     ack_rule=R["loss_mitigation"],
     evaluation_rule=R["loss_mitigation"],
     appeal_rule=R["loss_mitigation"],
+    acceptance_rule=R["loss_mitigation"],
+    default_materiality=(Decimal("100"), Decimal("0.01")),
+    default_rule=R["default"],
     forbearance_rule=R["forbearance"],
     stay_rule=R["stay"],
     proof_of_claim_days=30,

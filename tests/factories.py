@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+from temporalio.testing import ActivityEnvironment
 
 _PACK_DEFAULTS = {
     "us_mortgage": {"currency": "USD", "product": "mortgage_30y", "timezone": "America/New_York"},
@@ -45,3 +48,10 @@ def zone_at_local_hour(hour: int, now: datetime) -> str:
     offset = hour - now.astimezone(UTC).hour
     offset = offset - 24 if offset > 14 else offset + 24 if offset < -12 else offset
     return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
+def activity_env(at: datetime) -> ActivityEnvironment:
+    """An environment to run one activity in, its attempt scheduled at `at`."""
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, current_attempt_scheduled_time=at)
+    return env

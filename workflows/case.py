@@ -18,13 +18,14 @@ from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from models.enums import CaseOutcome, CaseStage, Channel
     from policies import Pack, Rule, Step, StepKind, get_pack
+    from policies.base import material_arrears
     from policies.calendar import add_months
     from workflows import search
     from workflows.dto import (
@@ -87,6 +88,7 @@ DECISIONS: dict[str, set[str]] = {
     "scra_rate_cap": {"applied", "not_applicable"},
     "forbearance_assessment": {"offered", "not_appropriate", "declined_by_borrower"},
     "fee_notice": {"filed"},
+    "offer_acceptance": {"accepted", "declined"},
 }
 HOLD_RULES = {
     "dispute": Rule("hold.dispute", "12 CFR 1006.34(c)(3); 15 U.S.C. 1692g(b)"),
@@ -98,6 +100,18 @@ CURE_RULE = Rule("case.cure", "arrears paid in full")
 
 
 _AT_OPENING = ("reg_f.", "continuity_of_contact.")
+
+
+def _cancelled(exc: ActivityError) -> bool:
+    return isinstance(exc.cause, CancelledError)
+
+
+def _observe(task: asyncio.Task[Any]) -> None:
+    """Collect a cancelled side task's outcome: its activity's cancellation is expected."""
+    if not task.cancelled():
+        error = task.exception()
+        if error is not None and not (isinstance(error, ActivityError) and _cancelled(error)):
+            workflow.logger.warning("side task failed: %r", error)
 
 
 def workflow_id(loan_external_id: str) -> str:
@@ -140,6 +154,8 @@ class CaseWorkflow:
     @workflow.run
     async def run(self, case: CaseInput) -> CaseState:
         background = [asyncio.create_task(self._payments_loop())]
+        if self._pack.default_materiality is not None and workflow.patched("eba-default-definition"):
+            background.append(asyncio.create_task(self._watch_default()))
         for view in self._m.tasks.values():  # after continue-as-new: watch the open tasks again
             if view.status == "open":
                 self._watchers.append(asyncio.create_task(self._watch_sla(view.key, view.due)))
@@ -192,9 +208,11 @@ class CaseWorkflow:
         )
         try:
             return await self._stage_task
-        except asyncio.CancelledError:
-            if self._interrupt is None:
-                raise  # the workflow itself is being cancelled
+        except (asyncio.CancelledError, ActivityError) as exc:
+            # An activity the stage was awaiting may report its own cancellation (when the server
+            # cancelled it before any worker started it) instead of the task's CancelledError.
+            if self._interrupt is None or (isinstance(exc, ActivityError) and not _cancelled(exc)):
+                raise  # the workflow itself is being cancelled, or a real failure
             pending, self._interrupt = self._interrupt, None
             return pending
         finally:
@@ -205,6 +223,7 @@ class CaseWorkflow:
         self, runner: Callable[[], Coroutine[Any, Any, Transition]]
     ) -> Transition:
         obligations = asyncio.create_task(self._obligations())
+        obligations.add_done_callback(_observe)
         try:
             return await runner()
         finally:
@@ -345,7 +364,9 @@ class CaseWorkflow:
         app.first_decider = decision.by
         appealable = decision.decision == "deny" and self._appeal_eligible(app)
         window_end = self._today() + timedelta(days=pack.appeal_window_days)
-        await self._decision_letter(app.number, "evaluation", decision, window_end if appealable else None)
+        await self._decision_letter(
+            app.number, "evaluation", decision, window_end if appealable else None, self._accept_by(app)
+        )
         if appealable:
             app.status = "denied"
             self._show_one(
@@ -361,13 +382,51 @@ class CaseWorkflow:
                     self._today() + timedelta(days=pack.appeal_decision_days),
                 )
                 assert decision is not None
-                await self._decision_letter(app.number, "appeal", decision)
-        self._end_pending_application()
+                await self._decision_letter(app.number, "appeal", decision, None, self._accept_by(app))
         if decision.decision == "approve" and decision.plan is not None:
+            if workflow.patched("offer-acceptance-window"):
+                refused = await self._await_acceptance(app)
+                if refused is not None:
+                    self._end_pending_application()
+                    app.status = "closed"
+                    return Transition(back, refused)
+            self._end_pending_application()
             app.status = "approved"
             return self._approved(decision.plan)
+        self._end_pending_application()
         app.status = "closed"
         return Transition(back, "loss mitigation denied")
+
+    async def _await_acceptance(self, app: ApplicationState) -> str | None:
+        """The borrower accepts the offer within 14 days (7 near a sale); silence is a rejection.
+
+        The application stays pending meanwhile, so the foreclosure protections hold. Returns
+        why the offer lapsed, or None when it was accepted.
+        """
+        last_day = self._accept_by(app)
+        days = (last_day - self._today()).days
+        app.status = "offered"
+        answer = await self._task(
+            f"loss_mitigation.{app.number}.offer_acceptance",
+            "offer_acceptance",
+            self._pack.acceptance_rule,
+            last_day,
+            fallback=True,
+            fallback_on=last_day + timedelta(days=1),
+        )
+        if answer is None:
+            await self._record(
+                key=f"loss_mitigation.{app.number}.offer_lapsed",
+                kind="loss_mitigation",
+                status="done",
+                rule=self._pack.acceptance_rule,
+                detail=f"offer not accepted by {last_day.isoformat()}: treated as rejected",
+                collection=False,
+            )
+            return f"offer not accepted within {days} days"
+        if answer.decision != "accepted":
+            return "offer declined by the borrower"
+        return None
 
     def _protected(self, app: ApplicationState) -> bool:
         """A complete application more than 37 days before a sale holds foreclosure back."""
@@ -398,8 +457,18 @@ class CaseWorkflow:
         )
         return Transition(CaseStage.FORBEARANCE, f"{plan.kind} approved for {plan.months} months")
 
+    def _accept_by(self, app: ApplicationState) -> date:
+        pack = self._pack
+        days = pack.acceptance_days if self._appeal_eligible(app) else pack.acceptance_days_near_sale
+        return self._today() + timedelta(days=days)
+
     async def _decision_letter(
-        self, number: int, kind: str, decision: TaskDecision, appeal_until: date | None = None
+        self,
+        number: int,
+        kind: str,
+        decision: TaskDecision,
+        appeal_until: date | None = None,
+        accept_by: date | None = None,
     ) -> None:
         plan = decision.plan if decision.decision == "approve" else None
         facts = {
@@ -410,6 +479,7 @@ class CaseWorkflow:
             "plan_amount": str(plan.amount) if plan and plan.amount is not None else "",
             "reasons": "; ".join(decision.denial_reasons),
             "appeal_until": appeal_until.isoformat() if appeal_until else "",
+            "accept_by": accept_by.isoformat() if accept_by and plan else "",
         }
         terms = (
             f"approved: {decision.plan.kind} for {decision.plan.months} months"
@@ -603,6 +673,37 @@ class CaseWorkflow:
             if hold.kind == "stay" and hold.until is None:
                 hold.until = self._today()
         self._m.stay = None
+
+    # ------------------------------------------------------------------ prudential status
+    async def _watch_default(self) -> None:
+        """Mark the exposure defaulted once it is more than 90 days past due on a material amount.
+
+        Checked on day 91 and then every 30 days while the arrears stay immaterial; a default
+        makes the exposure non-performing for reporting (EBA/GL/2016/07).
+        """
+        pack, eba = self._pack, self._m.eba
+        thresholds = pack.default_materiality
+        assert thresholds is not None
+        check_on = self._delinquent_since() + timedelta(days=pack.default_days + 1)
+        while eba.defaulted_on is None:
+            await self._sleep_until(check_on, lambda: False)
+            if self._m.arrears > 0 and material_arrears(
+                self._m.arrears + self._m.fees, self._in.exposure, thresholds
+            ):
+                eba.defaulted_on = self._today()
+                eba.non_performing = True
+                self._version += 1
+                await self._record(
+                    key="eba.default",
+                    kind="eba",
+                    status="done",
+                    rule=pack.default_rule,
+                    detail=f"{self._days_past_due()} days past due on {self._m.arrears + self._m.fees} "
+                    f"{self._in.currency}: defaulted, non-performing",
+                    collection=False,
+                )
+                return
+            check_on = self._today() + timedelta(days=30)
 
     # ------------------------------------------------------------------ obligations that repeat
     async def _obligations(self) -> None:
@@ -802,8 +903,10 @@ class CaseWorkflow:
         *,
         wait: bool = True,
         fallback: bool = False,
+        fallback_on: date | None = None,
     ) -> TaskDecision | None:
-        """Create a task for staff; wait for the decision, or (fallback) give up at the SLA day."""
+        """Create a task for staff; wait for the decision, or (fallback) give up at the start of
+        `fallback_on` (default: the SLA day)."""
         existing = self._m.tasks.get(key)
         if existing is None or existing.status == "cancelled":  # new, or reopened after a stay
             view = TaskView(key=key, kind=kind, rule_id=rule.id, citation=rule.citation, due=due)
@@ -816,7 +919,7 @@ class CaseWorkflow:
         if not wait:
             return None
         if fallback:
-            await self._sleep_until(due, lambda: key in self._decisions)
+            await self._sleep_until(fallback_on or due, lambda: key in self._decisions)
             if key not in self._decisions:
                 await self._cancel_task(self._m.tasks[key], "deadline reached: handled by the fallback")
             return self._decisions.pop(key, None)

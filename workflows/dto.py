@@ -167,7 +167,9 @@ class ApplicationState(BaseModel):
     received_on: date
     complete_on: date | None = None
     sale_date: date | None = None
-    status: Literal["received", "incomplete", "evaluating", "denied", "appealed", "approved", "closed"]
+    status: Literal[
+        "received", "incomplete", "evaluating", "denied", "appealed", "offered", "approved", "closed"
+    ]
     first_decider: str | None = None
     appeal_requested: bool = False
 
@@ -188,6 +190,7 @@ class EbaStatus(BaseModel):
     cure_period_ends: date | None = None
     probation_ends: date | None = None
     reforbearance_count: int = 0
+    defaulted_on: date | None = None  # CRR Art. 178: >90 days past due on a material amount
 
 
 class StageChange(BaseModel):
@@ -236,6 +239,7 @@ class CaseInput(BaseModel):
     arrears: Decimal
     days_past_due: int
     as_of: date
+    exposure: Decimal | None = None  # the loan's balance, for the relative materiality threshold
     memory: CaseMemory | None = None
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlmodel import select
-from temporalio.testing import ActivityEnvironment
 
 from activities.messages import MessageActivities
 from arrears.channels import Channels, SmsGateway
@@ -19,7 +17,7 @@ from models.cases import Case
 from models.documents import Message
 from models.enums import Channel, MessageStatus
 from models.loans import Loan
-from tests.factories import delinquency, zone_at_local_hour
+from tests.factories import activity_env, delinquency, zone_at_local_hour
 from tests.servers import SmsGatewayFake, SmtpSink
 from workflows.dto import SendRequest
 
@@ -31,12 +29,6 @@ async def _case(intake: IntakeService, db: Database, **row: Any) -> Case:
     async with db.session() as session:
         loan = (await session.exec(select(Loan).where(Loan.external_id == record["loan_id"]))).one()
         return (await session.exec(select(Case).where(Case.loan_id == loan.id))).one()
-
-
-def _env(at: datetime) -> ActivityEnvironment:
-    env = ActivityEnvironment()
-    env.info = dataclasses.replace(env.info, current_attempt_scheduled_time=at)
-    return env
 
 
 def _request(case: Case, channel: Channel, **extra: Any) -> SendRequest:
@@ -59,8 +51,8 @@ async def test_a_retried_send_finds_its_record_and_sends_nothing_twice(
     now = datetime.now(UTC)
     case = await _case(intake, db, email="retry@example.org", timezone=zone_at_local_hour(11, now))
     send = MessageActivities(db, channels).send_document
-    first = await _env(now).run(send, _request(case, Channel.EMAIL))
-    second = await _env(now).run(send, _request(case, Channel.EMAIL))
+    first = await activity_env(now).run(send, _request(case, Channel.EMAIL))
+    second = await activity_env(now).run(send, _request(case, Channel.EMAIL))
     assert first.status == second.status == "sent"
     assert first.message_id == second.message_id and first.document_id == second.document_id
     assert len(smtp.for_address("retry@example.org")) == 1
@@ -81,11 +73,11 @@ async def test_a_hold_that_arrives_with_the_send_suppresses_it(
     now = datetime.now(UTC)
     case = await _case(intake, db, email="held@example.org", timezone=zone_at_local_hour(11, now))
     send = MessageActivities(db, channels).send_document
-    result = await _env(now).run(send, _request(case, Channel.EMAIL, holds=["stay"]))
+    result = await activity_env(now).run(send, _request(case, Channel.EMAIL, holds=["stay"]))
     assert result.status == "suppressed" and result.citation == "11 U.S.C. 362(a)(6)"
     assert smtp.for_address("held@example.org") == []
     # suppressed is final for this message: a retry does not send it either
-    again = await _env(now).run(send, _request(case, Channel.EMAIL))
+    again = await activity_env(now).run(send, _request(case, Channel.EMAIL))
     assert again.status == "suppressed" and smtp.for_address("held@example.org") == []
 
 
@@ -93,7 +85,7 @@ async def test_no_email_address_sends_a_letter_and_says_so(
     intake: IntakeService, db: Database, channels: Channels
 ) -> None:
     case = await _case(intake, db, email=None)
-    result = await _env(datetime.now(UTC)).run(
+    result = await activity_env(datetime.now(UTC)).run(
         MessageActivities(db, channels).send_document, _request(case, Channel.EMAIL)
     )
     assert result.status == "batched" and result.channel is Channel.LETTER
@@ -108,6 +100,6 @@ async def test_a_gateway_refusal_is_recorded_as_failed_not_retried_forever(
     refusing = SmsGatewayFake(status=422)
     with refusing:
         send = MessageActivities(db, Channels(mailer=None, sms=SmsGateway(url=refusing.url))).send_document
-        result = await _env(now).run(send, _request(case, Channel.SMS))
+        result = await activity_env(now).run(send, _request(case, Channel.SMS))
     assert result.status == "failed" and "422" in result.reason
     assert len(refusing.requests) == 1

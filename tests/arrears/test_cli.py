@@ -6,22 +6,45 @@ import asyncio
 import csv
 import os
 import sys
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 from typer.testing import CliRunner
 
+from activities.messages import MessageActivities
 from arrears.auth import decode_token
+from arrears.channels import NO_CHANNELS
 from arrears.cli import app
+from arrears.db import Database
+from arrears.intake import IntakeService
 from arrears.settings import Settings
-from models.enums import Role
-from tests.factories import delinquency
+from models.cases import Case
+from models.documents import Document
+from models.enums import Channel, Role
+from models.loans import Loan
+from tests.factories import activity_env, delinquency
+from workflows.dto import SendRequest
 
 ARREARS = str(Path(sys.executable).parent / "arrears")
 
 
 @pytest.mark.parametrize(
-    "command", ["run", "worker", "api", "migrate", "import", "token", "demo", "audit verify"]
+    "command",
+    [
+        "run",
+        "worker",
+        "api",
+        "migrate",
+        "import",
+        "token",
+        "demo",
+        "audit verify",
+        "audit checkpoint",
+        "document",
+    ],
 )
 def test_every_command_has_help(command: str) -> None:
     result = CliRunner().invoke(app, [*command.split(), "--help"])
@@ -87,3 +110,50 @@ def test_import_refuses_an_unknown_file_type(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["import", str(path)])
     assert result.exit_code == 2
     assert "use a .csv or .jsonl file" in " ".join(result.output.split())
+
+
+async def test_checkpoint_then_verify_against_it(settings: Settings, tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": settings.database_url or "", "COLUMNS": "200"}
+    point = tmp_path / "checkpoint.json"
+    code, out, err = await _arrears("audit", "checkpoint", "--out", str(point), env=env)
+    assert code == 0, err
+    assert "checkpoint #" in out and point.exists()
+    code, out, err = await _arrears("audit", "verify", "--checkpoint", str(point), "--json", env=env)
+    assert code == 0, err
+    assert '"ok": true' in out
+    point.write_text("{}")
+    code, out, err = await _arrears("audit", "verify", "--checkpoint", str(point), env=env)
+    assert code == 2 and "not an audit checkpoint" in err
+
+
+async def test_document_writes_the_stored_pdf_byte_for_byte(
+    settings: Settings, db: Database, intake: IntakeService, tmp_path: Path
+) -> None:
+    record = delinquency(as_of=datetime.now(UTC).date(), days_past_due=40)
+    assert (await intake.ingest([(1, record)], source="test")).opened == 1
+    async with db.session() as session:
+        loan = (await session.exec(select(Loan).where(Loan.external_id == record["loan_id"]))).one()
+        case = (await session.exec(select(Case).where(Case.loan_id == loan.id))).one()
+    sent = await activity_env(datetime.now(UTC)).run(
+        MessageActivities(db, NO_CHANNELS).send_document,
+        SendRequest(
+            case_id=case.id,
+            step="cli.test",
+            document="late_notice",
+            channel=Channel.LETTER,
+            arrears=Decimal("1500.00"),
+            fees=Decimal("0"),
+            days_past_due=40,
+            delinquent_since=datetime.now(UTC).date(),
+        ),
+    )
+    async with db.session() as session:
+        doc = await session.get(Document, sent.document_id)
+    assert doc is not None
+    env = {**os.environ, "DATABASE_URL": settings.database_url or "", "COLUMNS": "200"}
+    out_file = tmp_path / "letter.pdf"
+    code, out, err = await _arrears("document", str(doc.id), "--out", str(out_file), env=env)
+    assert code == 0, err
+    assert out_file.read_bytes() == doc.pdf and doc.sha256 in out
+    code, out, err = await _arrears("document", "not-an-id", "--out", str(out_file), env=env)
+    assert code == 2 and "not a document ID" in err

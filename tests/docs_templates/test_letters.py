@@ -71,6 +71,7 @@ def context(**facts: str) -> dict[str, Any]:
             "plan_amount": "",
             "reasons": "income does not support a modification; investor restriction",
             "appeal_until": "2026-12-07",
+            "accept_by": "2026-12-07",
             "kind": "reduced",
             "ends_on": "2027-05-23",
             "court_case": "26-10442",
@@ -173,30 +174,18 @@ def test_inkassokrav_pdf_states_the_fee_and_the_last_day() -> None:
     assert "9 december 2026" in text
 
 
-def test_us_notices_state_deadlines_and_amounts_in_us_format() -> None:
-    ctx = context()
+def _us_pdf_text(document: str, ctx: dict[str, Any]) -> str:
     ctx["loan"]["currency"] = "USD"
-    text = _pdf_text(
-        documents.render(
-            pack="us_mortgage",
-            country="US",
-            language="en",
-            document="validation_notice",
-            context=ctx,
-            identifier="v",
-        ).pdf
+    rendered = documents.render(
+        pack="us_mortgage", country="US", language="en", document=document, context=ctx, identifier=document
     )
+    return _pdf_text(rendered.pdf)
+
+
+def test_us_notices_state_deadlines_and_amounts_in_us_format() -> None:
+    text = _us_pdf_text("validation_notice", context())
     assert "$1,274.50" in text and "December 9, 2026" in text
-    text = _pdf_text(
-        documents.render(
-            pack="us_mortgage",
-            country="US",
-            language="en",
-            document="evaluation_decision",
-            context=ctx,
-            identifier="d",
-        ).pdf
-    )
+    text = _us_pdf_text("evaluation_decision", context())
     assert "December 7, 2026" in text and "investor restriction" in text
 
 
@@ -215,3 +204,9 @@ def test_rendering_is_deterministic_and_versioned() -> None:
     assert first.template == "letters/nl_consumer/en/veertiendagenbrief.html.j2"
     assert len(first.template_version) == 16
     assert first.template_version == documents.template_version(first.template)
+
+
+def test_approval_letter_states_the_last_day_to_accept() -> None:
+    ctx = context(decision="approve", plan_kind="trial", plan_amount="900.00", accept_by="2026-11-30")
+    text = _us_pdf_text("evaluation_decision", ctx)
+    assert "approved" in text and "$900.00" in text and "November 30, 2026" in text

@@ -60,3 +60,23 @@ async def test_no_legal_collection_until_forbearance_was_considered(open_case: A
     await case.decide("forbearance_assessment", "declined_by_borrower")
     assert (await case.state()).stage == CaseStage.ENFORCEMENT
     assert await case.fired_on("enforcement.legal_collection") == [case.day(45)]
+
+
+async def test_more_than_90_days_on_a_material_amount_is_a_default_on_day_91(open_case: Any) -> None:
+    # EUR 600 past due on a EUR 10,000 exposure: above EUR 100 and above 1 %
+    case = await open_case("nl_consumer", days_past_due=1, arrears="600.00", balance="10000.00")
+    await case.to(case.day(90), hour=23)
+    assert (await case.state()).eba.defaulted_on is None
+    await case.to(case.day(91), hour=1)
+    state = await case.state()
+    assert state.eba.defaulted_on == case.day(91) and state.eba.non_performing
+    [action] = await case.actions("eba.default")
+    assert action.citation.startswith("CRR Art. 178(1)(b)") and "2018/171" in action.citation
+
+
+async def test_arrears_below_one_percent_of_the_exposure_are_not_material(open_case: Any) -> None:
+    # EUR 600 past due on EUR 150,000: above EUR 100 but below 1 % (EUR 1,500)
+    case = await open_case("nl_consumer", days_past_due=1, arrears="600.00", balance="150000.00")
+    await case.to(case.day(130))
+    state = await case.state()
+    assert state.eba.defaulted_on is None and not state.eba.non_performing

@@ -129,6 +129,7 @@ async def test_loss_mitigation_approved_modification_closes_modified(open_case: 
     case = await open_case(days_past_due=60)
     await _apply(case)
     await case.decide("evaluation", "approve", plan=PlanTerms(kind="modification"))
+    await case.decide("offer_acceptance", "accepted")
     final = await case.handle.result()
     assert final.outcome == CaseOutcome.MODIFIED
     assert "approved: modification" in (await _last(final, "loss_mitigation.1.evaluation_decision")).detail

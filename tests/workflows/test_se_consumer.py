@@ -49,3 +49,14 @@ async def test_payment_plan_carries_the_statutory_170_kr_fee(open_case: Any) -> 
     state = await case.state()
     assert state.stage == CaseStage.FORBEARANCE and state.fees == Decimal("170.00")
     assert state.eba.forborne and state.eba.cure_period_ends is not None
+
+
+async def test_default_needs_more_than_sek_1000_past_due(open_case: Any) -> None:
+    # fees count as past due: 400 kr plus at most the 180 kr and 300 kr fees stays under 1,000 kr
+    small = await open_case("se_consumer", days_past_due=80, arrears="400.00", balance="5000.00")
+    large = await open_case("se_consumer", days_past_due=80, arrears="4000.00", balance="20000.00")
+    await large.to(large.day(91), hour=1)
+    assert (await large.state()).eba.defaulted_on == large.day(91)
+    assert (await small.state()).eba.defaulted_on is None  # under the absolute threshold
+    state = await small.state()
+    assert state.arrears + state.fees <= Decimal("1000")

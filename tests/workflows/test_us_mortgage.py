@@ -161,7 +161,58 @@ async def test_denial_appeal_window_is_14_days_and_the_reviewer_must_differ(open
         await case.decide("appeal_review", "approve", by="alice", plan=PlanTerms(kind="trial", months=3))
     assert "other than the first decider" in str(refused.value.cause)
     await case.decide("appeal_review", "approve", by="bob", plan=PlanTerms(kind="trial", months=3))
+    await case.decide("offer_acceptance", "accepted")
     assert (await case.state()).stage == CaseStage.FORBEARANCE
+
+
+async def _offered(case: Any, sale_in_days: int | None = None) -> date:
+    today: date = await case.today()
+    await case.handle.execute_update(
+        CaseWorkflow.submit_application,
+        LossMitigationApplication(
+            by="agent",
+            reason="complete",
+            received_on=today,
+            complete=True,
+            sale_date=today + timedelta(days=sale_in_days) if sale_in_days else None,
+        ),
+    )
+    await case.settle()
+    await case.decide("evaluation", "approve", plan=PlanTerms(kind="trial", months=3))
+    return today
+
+
+async def test_an_offer_not_accepted_within_14_days_lapses_as_a_rejection(open_case: Any) -> None:
+    case = await open_case(days_past_due=50)
+    today = await _offered(case)
+    task = next(t for t in (await case.state()).open_tasks if t.kind == "offer_acceptance")
+    assert task.due == today + timedelta(days=14) and task.citation == "12 CFR 1024.41(e)"
+    letter = (await case.actions("loss_mitigation.1.evaluation_decision"))[0]
+    assert letter.status == "done"
+    await case.to(today + timedelta(days=14), hour=23)
+    state = await case.state()
+    assert state.application is not None and state.application.status == "offered"
+    assert state.application_periods[-1].end is None  # still protected while the offer stands
+    await case.to(today + timedelta(days=15), hour=1)
+    state = await case.state()
+    assert state.stage == CaseStage.EARLY and state.application is not None
+    assert state.application.status == "closed" and state.application_periods[-1].end is not None
+    assert await case.fired_on("loss_mitigation.1.offer_lapsed") == [today + timedelta(days=15)]
+
+
+async def test_an_offer_accepted_on_day_14_starts_the_plan(open_case: Any) -> None:
+    case = await open_case(days_past_due=50)
+    today = await _offered(case)
+    await case.to(today + timedelta(days=14), hour=20)
+    await case.decide("offer_acceptance", "accepted")
+    assert (await case.state()).stage == CaseStage.FORBEARANCE
+
+
+async def test_near_a_sale_the_offer_stands_7_days(open_case: Any) -> None:
+    case = await open_case(days_past_due=50)
+    today = await _offered(case, sale_in_days=60)  # complete 60 days before the sale: 7 days
+    task = next(t for t in (await case.state()).open_tasks if t.kind == "offer_acceptance")
+    assert task.due == today + timedelta(days=7)
 
 
 async def test_no_appeal_within_14_days_returns_to_the_earlier_stage(open_case: Any) -> None:
