@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench bench-api bench-intake clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -30,6 +30,14 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+bench: bench-intake bench-api
+
+bench-intake: $(STAMP)
+	$(BIN)/python -m bench.intake
+
+bench-api: $(STAMP)
+	$(BIN)/python -m bench.api
 
 clean:
 	rm -rf $(VENV) .arrears .pytest_cache .mypy_cache .ruff_cache

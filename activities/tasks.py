@@ -102,7 +102,9 @@ class TaskActivities:
             case = await session.get(Case, outcome.case_id)
             await audit.append(
                 session,
-                actor=audit.Actor(outcome.actor, "system" if outcome.actor == "case-workflow" else "staff"),
+                actor=audit.Actor(
+                    outcome.actor, outcome.role or ("system" if outcome.actor == "case-workflow" else "staff")
+                ),
                 action=f"task.{outcome.status}",
                 reason=outcome.reason or outcome.status,
                 case_id=outcome.case_id,

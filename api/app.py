@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from api import errors
-from api.routes import delinquencies, health
+from api.limits import BodyLimit
+from api.routes import audit, cases, delinquencies, health, payments, tasks
 from arrears.db import Database
 from arrears.intake import IntakeService
 from arrears.settings import Settings
@@ -26,19 +24,12 @@ def create_app(*, settings: Settings, db: Database, intake: IntakeService) -> Fa
     app.state.intake = intake
     errors.install(app)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > settings.max_request_bytes:
-            return JSONResponse(
-                errors.ErrorBody(
-                    code="payload_too_large",
-                    message=f"request body over {settings.max_request_bytes} bytes",
-                ).model_dump(exclude_none=True),
-                status_code=413,
-            )
-        return await call_next(request)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
 
     app.include_router(health.router)
     app.include_router(delinquencies.router)
+    app.include_router(tasks.router)
+    app.include_router(cases.router)
+    app.include_router(payments.router)
+    app.include_router(audit.router)
     return app

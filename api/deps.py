@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from temporalio.client import Client
 
 from api.errors import Forbidden, Unauthorized
 from arrears.auth import InvalidToken, Principal, decode_token
@@ -33,9 +34,15 @@ def get_intake(request: Request) -> IntakeService:
     return intake
 
 
+def get_temporal(request: Request) -> Client:
+    intake: IntakeService = request.app.state.intake
+    return intake.client
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
 IntakeDep = Annotated[IntakeService, Depends(get_intake)]
+TemporalDep = Annotated[Client, Depends(get_temporal)]
 
 
 def current_principal(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("arrears.api")
 
 
 class ErrorBody(BaseModel):
@@ -46,17 +49,36 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class Conflict(DomainError):
+    """The case's workflow refused the action (its validator said why), or the object is taken."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class ServiceUnavailable(DomainError):
+    status_code = 503
+    code = "unavailable"
+
+
 class PayloadTooLarge(DomainError):
     status_code = 413
     code = "payload_too_large"
 
 
+class InvalidRequest(DomainError):
+    status_code = 422
+    code = "invalid_request"
+
+
 def error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
-    """`responses=` entries for the OpenAPI document."""
-    return {e.status_code: {"model": ErrorBody, "description": e.code} for e in errors}
+    """`responses=` entries for the OpenAPI document, in the one error shape; 422 always
+    (instead of FastAPI's default model, which is not what the handlers send)."""
+    kinds: tuple[type[DomainError], ...] = (InvalidRequest, *errors)
+    return {e.status_code: {"model": ErrorBody, "description": e.code} for e in kinds}
 
 
-def _body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return ErrorBody(code=code, message=message, details=details).model_dump(exclude_none=True)
 
 
@@ -67,17 +89,36 @@ def install(app: FastAPI) -> None:
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return JSONResponse(
-            _body(exc.code, exc.message, exc.details), status_code=exc.status_code, headers=headers
+            body(exc.code, exc.message, exc.details), status_code=exc.status_code, headers=headers
         )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         details = [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()]
         return JSONResponse(
-            _body("invalid_request", "the request does not match the schema", details),
+            body("invalid_request", "the request does not match the schema", details),
             status_code=422,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Logged with its traceback by the server; the caller gets the shape, not the internals.
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(
+            body("internal_error", "an unexpected error; it has been logged"), status_code=500
+        )
+
+    @app.exception_handler(ValidationError)
+    async def _late_validation(_: Request, exc: ValidationError) -> JSONResponse:
+        # A value the request schema let through but a domain model refused: still the caller's.
+        details = [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()]
+        return JSONResponse(
+            body("invalid_request", "the request breaks a domain rule", details), status_code=422
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(_body(f"http_{exc.status_code}", str(exc.detail)), status_code=exc.status_code)
+        if exc.status_code == 400:
+            # FastAPI's "error parsing the body" (bytes that are not UTF-8 JSON): a malformed request.
+            return JSONResponse(body("invalid_request", f"unreadable body: {exc.detail}"), status_code=422)
+        return JSONResponse(body(f"http_{exc.status_code}", str(exc.detail)), status_code=exc.status_code)

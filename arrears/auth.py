@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
+from typing import Any
 
 import jwt
 
@@ -50,14 +52,24 @@ def issue_token(
     return jwt.encode(claims, settings.jwt_signing_key.get_secret_value(), algorithm="HS256")
 
 
+@lru_cache(maxsize=4)
+def _jwks(url: str) -> jwt.PyJWKClient:
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=600)
+
+
+def _verification_key(settings: Settings, token: str) -> Any:
+    if settings.jwt_algorithm == "HS256":
+        return settings.jwt_signing_key.get_secret_value()
+    if settings.jwt_jwks_url:
+        # The key named by the token's `kid`, from the IdP's key set (cached, refreshed on rotation).
+        return _jwks(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key
+    return settings.jwt_public_key or ""
+
+
 def decode_token(settings: Settings, token: str) -> Principal:
     """Verify signature, issuer, audience and expiry; return who is calling."""
-    key = (
-        settings.jwt_public_key or ""
-        if settings.jwt_algorithm == "RS256"
-        else settings.jwt_signing_key.get_secret_value()
-    )
     try:
+        key = _verification_key(settings, token)
         claims = jwt.decode(
             token,
             key,

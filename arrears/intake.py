@@ -42,6 +42,9 @@ CHUNK = 200
 STARTS_IN_FLIGHT = 32
 
 
+_CONTROL = frozenset(chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+
+
 class DelinquencyRecord(BaseModel):
     """One row of a delinquency file, as the loan system reports it."""
 
@@ -67,6 +70,13 @@ class DelinquencyRecord(BaseModel):
     days_past_due: int = Field(ge=0, le=36500)
     as_of: date
     team: str = Field(default="default", min_length=1, max_length=64)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _printable(cls, value: Any) -> Any:
+        if isinstance(value, str) and any(c in value for c in _CONTROL):
+            raise ValueError("control characters are not allowed")
+        return value
 
     @field_validator("email", "phone", "address", "timezone", "language", mode="before")
     @classmethod

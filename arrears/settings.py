@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SIGNING_KEY = "arrears-development-signing-key-change-me"
+DEV_WEBHOOK_SECRET = "arrears-development-webhook-secret-change-me"  # noqa: S105 - refused in production
 
 
 class Settings(BaseSettings):
@@ -44,10 +45,18 @@ class Settings(BaseSettings):
 
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
     jwt_signing_key: SecretStr = SecretStr(DEV_SIGNING_KEY)
-    jwt_public_key: str | None = None
+    jwt_public_key: str | None = Field(default=None, description="RS256: the IdP's PEM public key.")
+    jwt_jwks_url: str | None = Field(
+        default=None, description="RS256: the IdP's JWKS URL (instead of a key)."
+    )
     jwt_issuer: str = "arrears"
     jwt_audience: str = "arrears-api"
     token_ttl_minutes: int = 12 * 60
+    payments_webhook_secret: SecretStr = Field(
+        default=SecretStr(DEV_WEBHOOK_SECRET),
+        description="HMAC-SHA256 key the loan system signs payments with.",
+    )
+    webhook_tolerance_seconds: int = Field(default=300, ge=1, description="Oldest signature timestamp taken.")
 
     # messages
     smtp_host: str | None = Field(
@@ -75,8 +84,10 @@ class Settings(BaseSettings):
         if self.environment == "production":
             if self.jwt_algorithm == "HS256" and (self.jwt_signing_key.get_secret_value() == DEV_SIGNING_KEY):
                 raise ValueError("JWT_SIGNING_KEY must be set to a real secret in production")
-            if self.jwt_algorithm == "RS256" and not self.jwt_public_key:
-                raise ValueError("JWT_PUBLIC_KEY is required for RS256")
+            if self.jwt_algorithm == "RS256" and not (self.jwt_public_key or self.jwt_jwks_url):
+                raise ValueError("JWT_PUBLIC_KEY or JWT_JWKS_URL is required for RS256")
+            if self.payments_webhook_secret.get_secret_value() == DEV_WEBHOOK_SECRET:
+                raise ValueError("PAYMENTS_WEBHOOK_SECRET must be set to a real secret in production")
         return self
 
     @property

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column
+from sqlalchemy import BigInteger, Column, Index
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -15,11 +15,14 @@ from models.base import timestamp
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_occurred_at", "occurred_at"),
+    )
 
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     id: uuid.UUID = Field(default_factory=uuid.uuid4, unique=True)
     occurred_at: datetime = timestamp()
-    actor: str = Field(max_length=100)
+    actor: str = Field(max_length=100, index=True)
     role: str = Field(max_length=32)
     action: str = Field(max_length=64, index=True)
     case_id: uuid.UUID | None = Field(default=None, index=True)

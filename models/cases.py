@@ -24,6 +24,9 @@ class Case(SQLModel, table=True):
             postgresql_where=text("status = 'open'"),
         ),
         Index("ix_cases_status_stage", "status", "stage"),
+        # The API's reads: an agent's team, a person's assigned cases.
+        Index("ix_cases_team_status", "team", "status"),
+        Index("ix_cases_assignee", "assignee", postgresql_where=text("assignee IS NOT NULL")),
     )
 
     id: uuid.UUID = uuid_pk()

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Index, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -16,6 +16,11 @@ from models.enums import TaskStatus
 
 class Task(SQLModel, table=True):
     __tablename__ = "tasks"
+    __table_args__ = (
+        # The work queue: live tasks by deadline, and each person's claimed tasks.
+        Index("ix_tasks_live_due", "due_at", postgresql_where=text("status IN ('open', 'escalated')")),
+        Index("ix_tasks_assignee", "assignee", postgresql_where=text("assignee IS NOT NULL")),
+    )
 
     id: uuid.UUID = uuid_pk()
     case_id: uuid.UUID = Field(foreign_key="cases.id", index=True)

@@ -20,4 +20,11 @@ def test_embedded_servers_unless_configured(monkeypatch: pytest.MonkeyPatch) -> 
 def test_production_refuses_the_development_signing_key() -> None:
     with pytest.raises(ValidationError, match="JWT_SIGNING_KEY"):
         Settings(_env_file=None, environment="production")
-    Settings(_env_file=None, environment="production", jwt_signing_key="a-real-secret-from-the-vault-xyz")
+    with pytest.raises(ValidationError, match="PAYMENTS_WEBHOOK_SECRET"):
+        Settings(_env_file=None, environment="production", jwt_signing_key="a-real-secret-from-the-vault-xyz")
+    Settings(
+        _env_file=None,
+        environment="production",
+        jwt_signing_key="a-real-secret-from-the-vault-xyz",
+        payments_webhook_secret="another-real-secret-from-the-vault",
+    )

@@ -891,7 +891,7 @@ class CaseWorkflow:
             detail=detail,
             collection=False,
             actor=who.by,
-            role=role,
+            role=who.role or role,
         )
 
     async def _task(
@@ -1314,8 +1314,9 @@ class CaseWorkflow:
                 key=task.key,
                 status="done",
                 at=workflow.now(),
-                decision=decision.model_dump(mode="json", exclude={"by", "reason", "task"}),
+                decision=decision.model_dump(mode="json", exclude={"by", "reason", "task", "role"}),
                 actor=decision.by,
+                role=decision.role,
                 reason=decision.reason,
             ),
         )

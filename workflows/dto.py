@@ -20,6 +20,9 @@ class Staff(BaseModel):
 
     by: str = Field(min_length=1, max_length=100)
     reason: str = Field(min_length=1, max_length=500)
+    role: str | None = Field(
+        default=None, max_length=32, description="the caller's role, for the audit trail"
+    )
 
 
 class PaymentSignal(BaseModel):
@@ -317,6 +320,7 @@ class TaskOutcome(BaseModel):
     at: datetime
     decision: dict[str, Any] | None = None
     actor: str = "case-workflow"
+    role: str | None = None
     reason: str = ""
     # The task itself, so that a cancel that overtakes its own creation (a worker killed while
     # creating it) can still leave the row in its final state.

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
-from api.app import create_app
 from arrears.auth import issue_token
-from arrears.db import Database
-from arrears.intake import IntakeService
 from arrears.settings import Settings
 from models.enums import Role
 from tests.factories import delinquency
-
-
-@pytest.fixture
-async def client(settings: Settings, db: Database, intake: IntakeService) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings=settings, db=db, intake=intake)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
 
 
 def _auth(settings: Settings, role: Role) -> dict[str, str]:
@@ -107,3 +95,21 @@ async def test_openapi_lists_the_routes_with_summaries(client: httpx.AsyncClient
     post = spec["paths"]["/v1/delinquencies"]["post"]
     assert post["summary"] and {"401", "403", "413"} <= set(post["responses"])
     assert spec["paths"]["/healthz"]["get"]["summary"]
+
+
+async def test_every_route_documents_summary_response_and_errors(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    error_ref = "#/components/schemas/ErrorBody"
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            where = f"{method.upper()} {path}"
+            assert operation.get("summary"), f"{where} has no summary"
+            ok = operation["responses"]["200"]["content"]
+            assert any("schema" in media or media == {} for media in ok.values()), where
+            if path == "/healthz":
+                continue
+            errors = {code: r for code, r in operation["responses"].items() if code.startswith("4")}
+            assert {"401", "422"} <= set(errors) or path == "/v1/payments", f"{where}: {sorted(errors)}"
+            for code, response in errors.items():
+                schema = response["content"]["application/json"]["schema"]
+                assert schema == {"$ref": error_ref}, f"{where} {code} documents {schema}"

@@ -139,3 +139,15 @@ def test_file_reader_numbers_rows_like_a_person_and_flags_bad_json() -> None:
     csv_rows = list(read_file("x.csv", "a,b\n1,2\n3,4,5\n"))
     assert csv_rows[0] == (2, {"a": "1", "b": "2"})
     assert csv_rows[1][0] == 3 and "more values" in csv_rows[1][1].reason
+
+
+def test_control_characters_are_refused_with_the_field() -> None:
+    from arrears.intake import RowError, validate_rows
+    from tests.factories import delinquency
+
+    results = list(
+        validate_rows(enumerate([delinquency(borrower_name="Ann\x00Smith"), delinquency()], start=1))
+    )
+    errors = [r for r in results if isinstance(r, RowError)]
+    assert len(results) == 2 and [(e.row, e.field) for e in errors] == [(1, "borrower_name")]
+    assert "control characters" in errors[0].reason

@@ -1,0 +1,170 @@
+"""Compliance: search the audit trail, verify its hash chain, export it as CSV or JSON Lines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime, BaseModel
+from sqlalchemy import ColumnElement, func
+from sqlmodel import col, select
+
+from api.access import ComplianceOfficer
+from api.deps import DatabaseDep
+from api.errors import Forbidden, Unauthorized, error_responses
+from api.models import AuditEventOut, Page, event_out
+from api.routes.cases import Limit, Offset
+from api.service import ShortText, actor
+from arrears import audit
+from arrears.db import Database
+from models.audit import AuditEvent
+
+router = APIRouter(prefix="/v1/audit", tags=["compliance"])
+ERRORS = error_responses(Unauthorized, Forbidden)
+EXPORT_BATCH = 2000
+COLUMNS = list(AuditEventOut.model_fields)
+
+
+def _filters(
+    case_id: uuid.UUID | None,
+    actor_name: str | None,
+    action: str | None,
+    since: AwareDatetime | None,
+    until: AwareDatetime | None,
+) -> list[ColumnElement[bool]]:
+    """The search parameters as a WHERE clause, shared by search and export."""
+    where: list[ColumnElement[bool]] = []
+    if case_id is not None:
+        where.append(col(AuditEvent.case_id) == case_id)
+    if actor_name is not None:
+        where.append(col(AuditEvent.actor) == actor_name)
+    if action is not None:
+        where.append(col(AuditEvent.action) == action)
+    if since is not None:
+        where.append(col(AuditEvent.occurred_at) >= since)
+    if until is not None:
+        where.append(col(AuditEvent.occurred_at) < until)
+    return where
+
+
+@router.get("/events", summary="Search the audit trail", responses=ERRORS)
+async def search(
+    principal: ComplianceOfficer,
+    db: DatabaseDep,
+    case_id: uuid.UUID | None = None,
+    actor_name: Annotated[ShortText | None, Query(alias="actor")] = None,
+    action: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9_.]+$")] = None,
+    since: Annotated[AwareDatetime | None, Query(description="from this time, inclusive")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="up to this time, exclusive")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[AuditEventOut]:
+    """Events by case, actor, action and time range, in sequence order."""
+    where = _filters(case_id, actor_name, action, since, until)
+    async with db.session() as session:
+        total = (await session.exec(select(func.count()).select_from(AuditEvent).where(*where))).one()
+        rows = (
+            await session.exec(
+                select(AuditEvent).where(*where).order_by(col(AuditEvent.seq)).limit(limit).offset(offset)
+            )
+        ).all()
+    return Page(items=[event_out(e) for e in rows], total=total, limit=limit, offset=offset)
+
+
+class VerifyResult(BaseModel):
+    ok: bool
+    events: int
+    head_seq: int
+    head_hash: str
+    first_broken_seq: int | None
+    problem: str | None
+
+
+@router.get("/verify", summary="Verify the audit trail's hash chain", responses=ERRORS)
+async def verify(principal: ComplianceOfficer, db: DatabaseDep) -> VerifyResult:
+    """Walks the chain from the first event and names the first broken sequence number."""
+    async with db.session() as session:
+        result = await audit.verify(session)
+    return VerifyResult(
+        ok=result.ok,
+        events=result.events,
+        head_seq=result.head_seq,
+        head_hash=result.head_hash,
+        first_broken_seq=result.first_broken_seq,
+        problem=result.problem,
+    )
+
+
+@router.get(
+    "/export",
+    summary="Export audit events as CSV or JSON Lines, streamed",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/csv": {}, "application/x-ndjson": {}}, "description": "the events"},
+        **ERRORS,
+    },
+)
+async def export(
+    principal: ComplianceOfficer,
+    db: DatabaseDep,
+    format: Literal["csv", "jsonl"] = "jsonl",
+    case_id: uuid.UUID | None = None,
+    actor_name: Annotated[ShortText | None, Query(alias="actor")] = None,
+    action: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9_.]+$")] = None,
+    since: Annotated[AwareDatetime | None, Query(description="from this time, inclusive")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="up to this time, exclusive")] = None,
+) -> StreamingResponse:
+    """Every matching event in sequence order, read in batches so that memory stays flat.
+    The export itself is written to the audit trail first."""
+    where = _filters(case_id, actor_name, action, since, until)
+    async with db.session() as session:
+        await audit.append(
+            session,
+            actor=actor(principal),
+            action="audit.exported",
+            reason=f"audit export as {format}",
+            payload={"format": format, "case_id": str(case_id) if case_id else None, "action": action},
+        )
+    media = "text/csv" if format == "csv" else "application/x-ndjson"
+    return StreamingResponse(
+        _rows(db, where, format),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="audit.{format}"'},
+    )
+
+
+async def _rows(db: Database, where: list[ColumnElement[bool]], format: str) -> AsyncIterator[str]:
+    if format == "csv":
+        yield _csv_line(COLUMNS)
+    last = 0
+    while True:
+        async with db.session() as session:
+            batch = (
+                await session.exec(
+                    select(AuditEvent)
+                    .where(col(AuditEvent.seq) > last, *where)
+                    .order_by(col(AuditEvent.seq))
+                    .limit(EXPORT_BATCH)
+                )
+            ).all()
+        if not batch:
+            return
+        for event in batch:
+            data = event_out(event).model_dump(mode="json")
+            if format == "csv":
+                yield _csv_line([json.dumps(v) if isinstance(v, dict) else v for v in data.values()])
+            else:
+                yield json.dumps(data, ensure_ascii=False) + "\n"
+        last = batch[-1].seq
+
+
+def _csv_line(values: Sequence[object]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(["" if v is None else v for v in values])
+    return out.getvalue()
