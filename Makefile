@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench bench-api bench-intake clean
+.PHONY: install run test lint format bench bench-api bench-intake bench-lifecycle bench-reports clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -31,13 +31,19 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: bench-intake bench-api
+bench: bench-intake bench-lifecycle bench-api bench-reports
 
 bench-intake: $(STAMP)
 	$(BIN)/python -m bench.intake
 
+bench-lifecycle: $(STAMP)
+	$(BIN)/python -m bench.lifecycle
+
 bench-api: $(STAMP)
 	$(BIN)/python -m bench.api
+
+bench-reports: $(STAMP)
+	$(BIN)/python -m bench.reports
 
 clean:
 	rm -rf $(VENV) .arrears .pytest_cache .mypy_cache .ruff_cache

@@ -43,6 +43,7 @@ class CaseActivities:
                     "stage": update.stage.value,
                     "days_past_due": update.days_past_due,
                     "effective_at": update.at.isoformat(),
+                    **update.facts,
                 },
                 idempotency_key=f"{case.id}:stage:{update.sequence}",
             )

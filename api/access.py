@@ -11,6 +11,8 @@ The matrix, in one place (the role-matrix test walks it):
 | close a case                   | -           | all        | -          | -         | -      |
 | audit search, verify, export   | -           | -          | all        | -         | -      |
 | delinquency intake             | -           | yes        | -          | -         | yes    |
+| reports: list, download        | -           | -          | yes        | yes       | yes    |
+| reports: generate              | -           | -          | yes        | -         | yes    |
 
 "Own team" means a case whose team is the token's `team` claim, or one assigned to the caller.
 Agents and supervisors contact borrowers, so they see names and contact details (and each read

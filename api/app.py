@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.limits import BodyLimit
-from api.routes import audit, cases, delinquencies, health, payments, tasks
+from api.routes import audit, cases, delinquencies, health, payments, reports, tasks
 from arrears.db import Database
 from arrears.intake import IntakeService
 from arrears.settings import Settings
@@ -32,4 +32,5 @@ def create_app(*, settings: Settings, db: Database, intake: IntakeService) -> Fa
     app.include_router(cases.router)
     app.include_router(payments.router)
     app.include_router(audit.router)
+    app.include_router(reports.router)
     return app

@@ -3,14 +3,15 @@
 Lookup: `docs_templates/letters/<pack>/<language>/<document>.html.j2` first, then
 `docs_templates/letters/common/<language>/<document>.html.j2`. The HTML is a pure function
 of the template and its inputs; the PDF takes its identifier and dates from the document's
-idempotency key and issue time. (WeasyPrint's font subsetting still varies between renders,
-so the stored PDF bytes, with their SHA-256, are the record, not a re-render.)
+idempotency key and issue time, and the font subsets' timestamps are pinned (below), so the
+same HTML gives the same PDF bytes. The stored PDF, with its SHA-256, stays the record.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -161,6 +162,11 @@ def render_html(
     )
     return name, html
 
+
+# fontTools stamps every font subset it writes with the current time unless SOURCE_DATE_EPOCH
+# is set (the reproducible-builds convention): pinned, one HTML always gives one PDF, byte for
+# byte, which re-running a past period's report relies on. Not configuration: a render constant.
+os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
 
 # Pango and fontconfig are not safe to drive from several threads at once: one render at a
 # time per process (scale rendering with worker processes, not threads).

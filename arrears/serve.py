@@ -53,6 +53,8 @@ async def serve(svc: Services, *, worker: bool = True, api: bool = True) -> None
             channels=Channels.from_settings(svc.settings),
             servicer={"name": svc.settings.servicer_name, "address": svc.settings.servicer_address},
             max_activities=svc.settings.worker_max_activities,
+            max_cached_workflows=svc.settings.worker_max_cached_workflows,
+            max_workflow_tasks=svc.settings.worker_max_workflow_tasks,
         )
     server = api_server(svc) if api else None
     if temporal_worker is not None:

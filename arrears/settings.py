@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 8233
 
     worker_max_activities: int = Field(default=100, ge=1, description="Activities one worker runs at once.")
+    worker_max_cached_workflows: int = Field(
+        default=2000, ge=0, description="Case workflows one worker keeps in memory between tasks."
+    )
+    worker_max_workflow_tasks: int = Field(
+        default=100, ge=1, description="Workflow tasks one worker runs at once."
+    )
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

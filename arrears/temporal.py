@@ -25,12 +25,14 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.cases import CaseActivities
 from activities.messages import MessageActivities
 from activities.printing import PrintActivities
+from activities.reports import ReportActivities
 from activities.tasks import TaskActivities
 from arrears.channels import NO_CHANNELS, Channels
 from arrears.db import Database
 from workflows import search
 from workflows.case import CaseWorkflow
 from workflows.printing import PRINT_SCHEDULE_ID, PrintBatchWorkflow
+from workflows.reports import REPORT_SCHEDULE_ID, MonthlyReportsWorkflow
 
 # Sandbox-safe modules shared with workflows are imported once, not per workflow run.
 PASSTHROUGH = (
@@ -79,42 +81,61 @@ def build_worker(
     channels: Channels = NO_CHANNELS,
     servicer: dict[str, str] | None = None,
     max_activities: int = 100,
+    max_cached_workflows: int = 2000,
+    max_workflow_tasks: int = 100,
 ) -> Worker:
     """One worker that runs every case workflow and activity; unset channels send letters."""
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, PrintBatchWorkflow],
+        workflows=[CaseWorkflow, PrintBatchWorkflow, MonthlyReportsWorkflow],
         activities=[
             *CaseActivities(db).all(),
             *TaskActivities(db).all(),
             *MessageActivities(db, channels, servicer=servicer).all(),
             *PrintActivities(db).all(),
+            *ReportActivities(db, servicer=(servicer or {}).get("name", "Arrears Servicing")).all(),
         ],
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
         ),
         activity_executor=ThreadPoolExecutor(max_workers=4),
         max_concurrent_activities=max_activities,
+        max_cached_workflows=max_cached_workflows,
+        max_concurrent_workflow_tasks=max_workflow_tasks,
     )
 
 
 async def ensure_schedules(client: Client, *, task_queue: str) -> list[str]:
-    """Create the daily print-batch schedule (02:00 UTC) if it does not exist; return the IDs created."""
-    try:
-        await client.get_schedule_handle(PRINT_SCHEDULE_ID).describe()
-        return []
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise
-    await client.create_schedule(
-        PRINT_SCHEDULE_ID,
-        Schedule(
-            action=ScheduleActionStartWorkflow(
-                PrintBatchWorkflow.run, id="print-batch", task_queue=task_queue
-            ),
-            spec=ScheduleSpec(cron_expressions=["0 2 * * *"]),
-            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    """Create the schedules the namespace lacks; return the IDs created.
+
+    The daily print batch at 02:00 UTC, and the monthly reports at 04:00 UTC on the 1st (for the
+    month just ended). Both show in the Temporal UI, where they can be paused or triggered.
+    """
+    wanted = {
+        PRINT_SCHEDULE_ID: ScheduleActionStartWorkflow(
+            PrintBatchWorkflow.run, id="print-batch", task_queue=task_queue
         ),
-    )
-    return [PRINT_SCHEDULE_ID]
+        REPORT_SCHEDULE_ID: ScheduleActionStartWorkflow(
+            MonthlyReportsWorkflow.run, id="monthly-reports", task_queue=task_queue
+        ),
+    }
+    cron = {PRINT_SCHEDULE_ID: "0 2 * * *", REPORT_SCHEDULE_ID: "0 4 1 * *"}
+    created = []
+    for schedule_id, action in wanted.items():
+        try:
+            await client.get_schedule_handle(schedule_id).describe()
+            continue
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+        await client.create_schedule(
+            schedule_id,
+            Schedule(
+                action=action,
+                spec=ScheduleSpec(cron_expressions=[cron[schedule_id]]),
+                policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+            ),
+        )
+        created.append(schedule_id)
+    return created

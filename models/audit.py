@@ -17,6 +17,8 @@ class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_events"
     __table_args__ = (
         Index("ix_audit_events_occurred_at", "occurred_at"),
+        # reports: each case's last event of an action up to a period end
+        Index("ix_audit_events_action_case_seq", "action", "case_id", "seq"),
     )
 
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))

@@ -80,3 +80,16 @@ class MessageStatus(StrEnum):
     BATCHED = "batched"  # a letter waiting for its day's print batch
     PRINTED = "printed"  # a letter in a print batch
     FAILED = "failed"  # the channel refused it for good
+
+
+class ReportKind(StrEnum):
+    DELINQUENCY = "delinquency"
+    NON_PERFORMING_FORBORNE = "non_performing_forborne"
+    LOSS_MITIGATION = "loss_mitigation"
+    BANKRUPTCY_ENFORCEMENT = "bankruptcy_enforcement"
+
+
+class ReportFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"
+    PDF = "pdf"

@@ -931,7 +931,11 @@ class CaseWorkflow:
 
         A plain sleep, never cancelled: a decided task's timer just fires and finds nothing to do.
         """
-        await workflow.sleep(_midnight(due + timedelta(days=1)) - workflow.now())
+        delay = _midnight(due + timedelta(days=1)) - workflow.now()
+        if delay > timedelta(0):
+            await workflow.sleep(delay)
+        elif not workflow.patched("escalate-overdue-task"):
+            return  # before the patch a past SLA day failed this watcher: it never escalated
         task = self._m.tasks.get(key)
         if task is None or task.status != "open" or task.due != due:
             return
@@ -1422,8 +1426,15 @@ class CaseWorkflow:
                 reason=reason,
                 sequence=len(self._m.history),
                 days_past_due=self._days_past_due(),
+                facts=self._stage_facts(stage),
             ),
         )
+
+    def _stage_facts(self, stage: CaseStage) -> dict[str, str]:
+        """Facts the reports group a stage by (an activity input, so history replays unchanged)."""
+        if stage is CaseStage.BANKRUPTCY_STAY and self._m.stay is not None:
+            return {"chapter": str(self._m.stay.chapter), "court_case": self._m.stay.court_case}
+        return {}
 
     async def _sleep_until(self, day: date, wake: Callable[[], bool]) -> bool:
         """Sleep until the start of `day` (UTC); True if `wake` became true first."""

@@ -282,6 +282,7 @@ class StageUpdate(BaseModel):
     reason: str
     sequence: int
     days_past_due: int
+    facts: dict[str, str] = {}  # e.g. the bankruptcy chapter, for the reports
 
 
 class PaymentRecord(BaseModel):

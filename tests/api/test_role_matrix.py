@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 from sqlmodel import col, select
@@ -17,7 +17,8 @@ from arrears.db import Database
 from models.audit import AuditEvent
 from models.cases import Case
 from models.documents import Document
-from models.enums import Role
+from models.enums import ReportFormat, ReportKind, Role
+from models.reports import Report, ReportFile
 from models.tasks import Task
 from tests.api.conftest import Auth
 from tests.factories import delinquency
@@ -33,6 +34,7 @@ ROLES = (AGENT, SUPERVISOR, COMPLIANCE, REGULATOR, ADMIN)
 WORKERS = {AGENT, SUPERVISOR}
 READERS = {AGENT, SUPERVISOR, COMPLIANCE, ADMIN}
 DOC_READERS = {AGENT, SUPERVISOR, COMPLIANCE}
+REPORT_READERS = {REGULATOR, COMPLIANCE, ADMIN}
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,15 @@ ROUTES = [
     _r("GET", "/v1/audit/events", {COMPLIANCE}),
     _r("GET", "/v1/audit/verify", {COMPLIANCE}),
     _r("GET", "/v1/audit/export?format=csv", {COMPLIANCE}),
+    _r("GET", "/v1/reports", REPORT_READERS),
+    _r("GET", "/v1/reports/{report}", REPORT_READERS),
+    _r("GET", "/v1/reports/{report}/files/csv", REPORT_READERS),
+    _r(
+        "POST",
+        "/v1/reports",
+        {COMPLIANCE, ADMIN},
+        {"kind": "bankruptcy_enforcement", "period_start": "2026-01-01", "period_end": "2026-01-31"},
+    ),
     _r("POST", "/v1/tasks/{task}/claim", WORKERS),
     _r("POST", "/v1/tasks/{task}/release", WORKERS),
     _r("POST", "/v1/tasks/{task}/complete", WORKERS, {"decision": "contacted", **WHY}),
@@ -133,9 +144,35 @@ async def _objects(db: Database, case_id: uuid.UUID) -> dict[str, str]:
             sha256="0" * 64,
             html_sha256="0" * 64,
         )
+        report = Report(
+            kind=ReportKind.DELINQUENCY,
+            period_start=date(2026, 1, 1),
+            period_end=date(2026, 1, 31),
+            as_of=datetime(2026, 1, 31, 23, 59, tzinfo=UTC),
+            trigger="on_demand",
+            requested_by="matrix",
+            idempotency_key=f"matrix:{case_id}",
+        )
         session.add(task)
         session.add(document)
-    return {"case": str(case_id), "task": str(task.id), "document": str(document.id)}
+        session.add(report)
+        await session.flush()
+        session.add(
+            ReportFile(
+                report_id=report.id,
+                format=ReportFormat.CSV,
+                media_type="text/csv",
+                size=1,
+                sha256="0" * 64,
+                content=b"x",
+            )
+        )
+    return {
+        "case": str(case_id),
+        "task": str(task.id),
+        "document": str(document.id),
+        "report": str(report.id),
+    }
 
 
 async def _open(client: httpx.AsyncClient, auth: Auth, team: str) -> uuid.UUID:
@@ -168,7 +205,7 @@ async def test_every_role_route_and_object(client: httpx.AsyncClient, auth: Auth
                 elif which == "foreign" and role is AGENT:
                     expected = {404}
                 else:
-                    expected = {200, 409}  # 409: allowed, and the workflow said why not now
+                    expected = {200, 201, 409}  # 409: allowed, and the workflow said why not now
                 if response.status_code not in expected:
                     wrong.append(
                         f"{route.method} {route.path} {which} as {role.value}: "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import os
 import sys
 from datetime import UTC, datetime
@@ -44,6 +45,7 @@ ARREARS = str(Path(sys.executable).parent / "arrears")
         "audit verify",
         "audit checkpoint",
         "document",
+        "report generate",
     ],
 )
 def test_every_command_has_help(command: str) -> None:
@@ -157,3 +159,20 @@ async def test_document_writes_the_stored_pdf_byte_for_byte(
     assert out_file.read_bytes() == doc.pdf and doc.sha256 in out
     code, out, err = await _arrears("document", "not-an-id", "--out", str(out_file), env=env)
     assert code == 2 and "not a document ID" in err
+
+
+async def test_report_generate_writes_the_stored_files(settings: Settings, tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": settings.database_url or "", "COLUMNS": "200"}
+    args = ["report", "generate", "loss_mitigation", "--from", "2026-01-01", "--to", "2026-01-31"]
+    code, out, err = await _arrears(*args, "--pack", "us_mortgage", "--out", str(tmp_path), env=env)
+    assert code == 0, err
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == [
+        f"loss_mitigation_us_mortgage_2026-01-01_2026-01-31.{f}" for f in ("csv", "json", "pdf")
+    ]
+    for path in tmp_path.iterdir():
+        assert hashlib.sha256(path.read_bytes()).hexdigest() in out
+    code, out, err = await _arrears(
+        "report", "generate", "delinquency", "--from", "2026-02-01", "--to", "2999-01-31", env=env
+    )
+    assert code == 2 and "the period must be over" in err
