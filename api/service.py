@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Annotated
@@ -23,6 +24,7 @@ from workflows.dto import CaseState
 PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=PRINTABLE)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=PRINTABLE)]
+UPDATE_ATTEMPTS = 4
 QUERY_TIMEOUT = timedelta(seconds=5)
 
 
@@ -48,17 +50,26 @@ async def load_case(session: AsyncSession, principal: Principal, case_id: uuid.U
 async def update(client: Client, case: Case, name: str, arg: BaseModel) -> Accepted:
     """Run a workflow update; its validator's refusal becomes a 409 with the reason."""
     handle = client.get_workflow_handle(case.workflow_id)
-    try:
-        result = await handle.execute_update(name, arg, result_type=str)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        reason = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
-        raise Conflict(reason) from exc
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise Conflict("the case is closed: its workflow has completed") from exc
-        raise ServiceUnavailable(f"the workflow engine did not answer: {exc.message}") from exc
-    return Accepted(case_id=case.id, result=result)
+    # One ID for every attempt: the engine runs an update ID once, so a retry cannot repeat it.
+    update_id = str(uuid.uuid4())
+    for attempt in range(UPDATE_ATTEMPTS):
+        try:
+            result = await handle.execute_update(name, arg, id=update_id, result_type=str)
+            return Accepted(case_id=case.id, result=result)
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            reason = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+            raise Conflict(reason) from exc
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise Conflict("the case is closed: its workflow has completed") from exc
+            # The workflow task that carried the update was turned back (an event arrived while
+            # it ran, e.g. an activity finished): transient, the engine asks for a retry.
+            if "workflow task failure" in exc.message and attempt + 1 < UPDATE_ATTEMPTS:
+                await asyncio.sleep(0.2 * 2**attempt)
+                continue
+            raise ServiceUnavailable(f"the workflow engine did not answer: {exc.message}") from exc
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def state(client: Client, case: Case) -> CaseState | None:
