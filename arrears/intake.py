@@ -40,6 +40,7 @@ from workflows.dto import CaseInput
 
 CHUNK = 200
 STARTS_IN_FLIGHT = 32
+CHUNKS_IN_FLIGHT = 4  # chunks stored whose workflows are still starting
 
 
 _CONTROL = frozenset(chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
@@ -205,23 +206,41 @@ class IntakeService:
         """Validate and store rows in chunks; each good row commits whole or not at all."""
         result = IntakeResult()
         chunk: list[tuple[int, DelinquencyRecord]] = []
-        for item in validate_rows(rows):
-            result.received += 1
-            if isinstance(item, RowError):
-                result.errors.append(item)
-                if progress:
-                    progress(1)
-                continue
-            chunk.append(item)
-            if len(chunk) >= CHUNK:
-                await self._ingest_chunk(chunk, result, source=source, actor=actor)
-                if progress:
-                    progress(len(chunk))
-                chunk = []
-        if chunk:
-            await self._ingest_chunk(chunk, result, source=source, actor=actor)
+        # Pipelined: while one chunk's workflows start, the next chunk is stored. A few chunks
+        # may be in flight; their case IDs are gathered in row order at the end.
+        starting: list[asyncio.Task[list[uuid.UUID]]] = []
+
+        async def store(rows: list[tuple[int, DelinquencyRecord]]) -> None:
+            pending = await self._ingest_chunk(rows, result, source=source, actor=actor)
+            starting.append(asyncio.create_task(self._start_all(pending)))
             if progress:
-                progress(len(chunk))
+                progress(len(rows))
+            unfinished = [t for t in starting if not t.done()]
+            if len(unfinished) > CHUNKS_IN_FLIGHT:
+                await asyncio.wait(unfinished, return_when=asyncio.FIRST_COMPLETED)
+
+        try:
+            for item in validate_rows(rows):
+                result.received += 1
+                if isinstance(item, RowError):
+                    result.errors.append(item)
+                    if progress:
+                        progress(1)
+                    continue
+                chunk.append(item)
+                if len(chunk) >= CHUNK:
+                    await store(chunk)
+                    chunk = []
+            if chunk:
+                await store(chunk)
+        finally:
+            # every start is awaited, even when storing failed: a case stored is a case started
+            # (or, if this process dies first, started by the next intake or `arrears run`)
+            done = await asyncio.gather(*starting, return_exceptions=True)
+        for ids in done:
+            if isinstance(ids, BaseException):
+                raise ids
+            result.case_ids.extend(ids)
         result.errors.sort(key=lambda e: e.row)
         return result
 
@@ -232,7 +251,8 @@ class IntakeService:
         *,
         source: str,
         actor: audit.Actor,
-    ) -> None:
+    ) -> list[tuple[Case, CaseInput]]:
+        """Store a chunk in one transaction (a savepoint per row); return the workflows to start."""
         to_start: list[tuple[Case, CaseInput]] = []
         async with self.db.session() as session:
             for number, record in chunk:
@@ -250,7 +270,7 @@ class IntakeService:
                 result.opened += int(opened)
                 if case.run_id is None:
                     to_start.append((case, start_input))
-        await self._start_all(to_start, result)
+        return to_start
 
     async def _store(
         self, session: AsyncSession, record: DelinquencyRecord, *, source: str, actor: audit.Actor
@@ -376,16 +396,17 @@ class IntakeService:
             opened = True
         return case, case_input(case, record.loan_id, exposure=record.balance), opened
 
-    async def _start_all(self, pending: list[tuple[Case, CaseInput]], result: IntakeResult) -> None:
+    async def _start_all(self, pending: list[tuple[Case, CaseInput]]) -> list[uuid.UUID]:
+        """Start the workflows, then record their run IDs; the case IDs started, in order."""
         run_ids = await asyncio.gather(*(self._start(start_input) for _, start_input in pending))
         if not pending:
-            return
+            return []
         async with self.db.session() as session:
             for (case, _), run_id in zip(pending, run_ids, strict=True):
                 stored = await session.get(Case, case.id)
                 if stored is not None and stored.run_id is None:
                     stored.run_id = run_id
-                result.case_ids.append(case.id)
+        return [case.id for case, _ in pending]
 
     async def _start(self, case: CaseInput) -> str:
         """Start the loan's workflow, or attach to the one already running under its ID."""
@@ -412,10 +433,8 @@ class IntakeService:
                     .where(Case.status == CaseStatus.OPEN, col(Case.run_id).is_(None))
                 )
             ).all()
-        result = IntakeResult()
         pending = [(case, case_input(case, ext, exposure=balance)) for case, ext, balance in rows]
-        await self._start_all(pending, result)
-        return len(result.case_ids)
+        return len(await self._start_all(pending))
 
 
 def case_input(case: Case, loan_external_id: str, *, exposure: Decimal | None = None) -> CaseInput:

@@ -74,6 +74,13 @@ ACTIVITY_RETRY = RetryPolicy(
 SEND_TIMEOUT = timedelta(seconds=60)
 SEND_HEARTBEAT = timedelta(seconds=10)  # a worker killed mid-send is noticed this fast
 DOCUMENTS_PATCH = "documents-and-messages"
+# Row writes (stage, action, task, payment, closure) run as local activities: one marker event
+# each instead of three events and a workflow task of their own. Runs started before keep
+# scheduling them as activities until the patch marker is recorded.
+LOCAL_WRITES_PATCH = "row-writes-as-local-activities"
+# A run started on this code records this one marker and takes every patch above as applied:
+# each marker also upserts a search attribute, two history events a patch per case.
+CURRENT_CODE_PATCH = "case-2026-11"
 ACTIONS_KEPT = 400  # the audit trail has them all; the workflow keeps the recent ones
 
 DECISIONS: dict[str, set[str]] = {
@@ -149,12 +156,15 @@ class CaseWorkflow:
         self._next: list[ScheduledAction] = []
         self._version = 0  # bumped on every change a waiting coroutine may care about
         self._watchers: list[asyncio.Task[None]] = []  # SLA timers: left to fire, never cancelled
+        self._current: bool | None = None  # started on this code (see CURRENT_CODE_PATCH)
 
     # ------------------------------------------------------------------ main loop
     @workflow.run
     async def run(self, case: CaseInput) -> CaseState:
+        # decided in the run's first workflow task: False for every run started before
+        self._current = workflow.patched(CURRENT_CODE_PATCH)
         background = [asyncio.create_task(self._payments_loop())]
-        if self._pack.default_materiality is not None and workflow.patched("eba-default-definition"):
+        if self._pack.default_materiality is not None and self._patched("eba-default-definition"):
             background.append(asyncio.create_task(self._watch_default()))
         for view in self._m.tasks.values():  # after continue-as-new: watch the open tasks again
             if view.status == "open":
@@ -245,7 +255,7 @@ class CaseWorkflow:
     # ------------------------------------------------------------------ stages
     async def _early(self) -> Transition:
         # Cases opened before the CCD2 assessment existed go on without it.
-        ccd2 = workflow.patched("ccd2-forbearance-assessment")
+        ccd2 = self._patched("ccd2-forbearance-assessment")
         while True:
             plan = [
                 s
@@ -384,7 +394,7 @@ class CaseWorkflow:
                 assert decision is not None
                 await self._decision_letter(app.number, "appeal", decision, None, self._accept_by(app))
         if decision.decision == "approve" and decision.plan is not None:
-            if workflow.patched("offer-acceptance-window"):
+            if self._patched("offer-acceptance-window"):
                 refused = await self._await_acceptance(app)
                 if refused is not None:
                     self._end_pending_application()
@@ -631,7 +641,7 @@ class CaseWorkflow:
         first = poc_key not in self._m.tasks
         await self._task(poc_key, "proof_of_claim", self._pack.proof_of_claim_rule, bar_date, wait=False)
         cover = self._pack.proof_of_claim_document
-        if first and cover is not None and workflow.patched(DOCUMENTS_PATCH):
+        if first and cover is not None and self._patched(DOCUMENTS_PATCH):
             # the cover sheet staff file with the claim: stored, not sent to the borrower
             await self._do(
                 Step(
@@ -710,7 +720,7 @@ class CaseWorkflow:
         """Recurring duties (US early intervention) that run beside the early, loss-mitigation
         and enforcement stages, never during a stay or forbearance."""
         # Cases opened before the validation notice and personnel assignment existed skip them.
-        at_opening = workflow.patched("reg-f-validation-and-continuity-of-contact")
+        at_opening = self._patched("reg-f-validation-and-continuity-of-contact")
         steps = [
             s
             for s in self._pack.recurring_obligations(
@@ -757,7 +767,7 @@ class CaseWorkflow:
                 self._m.fees += step.amount
             detail = step.detail
             status: Literal["done", "suppressed"] = "done"
-            if step.document is not None and workflow.patched(DOCUMENTS_PATCH):
+            if step.document is not None and self._patched(DOCUMENTS_PATCH):
                 sent = await self._send(step)
                 status = "suppressed" if sent.status == "suppressed" else "done"
                 outcome = f"{step.document} {sent.status}" + (
@@ -782,23 +792,24 @@ class CaseWorkflow:
         assert step.document is not None
         refusals = 0
         while True:
+            request = SendRequest(
+                case_id=self._in.case_id,
+                step=step.key,
+                document=step.document,
+                channel=step.channel,
+                collection=step.collection,
+                holds=self._barring_holds(step),
+                arrears=self._m.arrears,
+                fees=self._m.fees,
+                days_past_due=self._days_past_due(),
+                delinquent_since=self._delinquent_since(),
+                amount=step.amount,
+                deadline=step.deadline,
+                facts=dict(step.facts),
+            )
             result: SendResult = await workflow.execute_activity(
                 "send_document",
-                SendRequest(
-                    case_id=self._in.case_id,
-                    step=step.key,
-                    document=step.document,
-                    channel=step.channel,
-                    collection=step.collection,
-                    holds=self._barring_holds(step),
-                    arrears=self._m.arrears,
-                    fees=self._m.fees,
-                    days_past_due=self._days_past_due(),
-                    delinquent_since=self._delinquent_since(),
-                    amount=step.amount,
-                    deadline=step.deadline,
-                    facts=dict(step.facts),
-                ),
+                request,
                 result_type=SendResult,
                 start_to_close_timeout=SEND_TIMEOUT,
                 heartbeat_timeout=SEND_HEARTBEAT,
@@ -934,7 +945,7 @@ class CaseWorkflow:
         delay = _midnight(due + timedelta(days=1)) - workflow.now()
         if delay > timedelta(0):
             await workflow.sleep(delay)
-        elif not workflow.patched("escalate-overdue-task"):
+        elif not self._patched("escalate-overdue-task"):
             return  # before the patch a past SLA day failed this watcher: it never escalated
         task = self._m.tasks.get(key)
         if task is None or task.status != "open" or task.due != due:
@@ -1017,7 +1028,7 @@ class CaseWorkflow:
             )
         self._version += 1
         cap = self._pack.scra_rate_cap()
-        if change.kind == "scra" and change.active and cap is not None and workflow.patched("scra-rate-cap"):
+        if change.kind == "scra" and change.active and cap is not None and self._patched("scra-rate-cap"):
             await self._task(
                 f"scra.rate_cap.{len(self._m.holds)}",
                 "scra_rate_cap",
@@ -1471,9 +1482,19 @@ class CaseWorkflow:
         self._next = [ScheduledAction(key=key, kind=kind, due=due, rule_id=rule.id, citation=rule.citation)]
 
     async def _activity(self, name: str, arg: BaseModel) -> None:
-        await workflow.execute_activity(
-            name, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
-        )
+        """A short, idempotent row write: a local activity (a regular one in runs from before)."""
+        if self._patched(LOCAL_WRITES_PATCH):
+            await workflow.execute_local_activity(
+                name, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
+            )
+        else:
+            await workflow.execute_activity(
+                name, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
+            )
+
+    def _patched(self, patch_id: str) -> bool:
+        """A patch: applied in runs started on this code (one marker for all), else as recorded."""
+        return bool(self._current) or workflow.patched(patch_id)
 
     def _today(self) -> date:
         return workflow.now().date()

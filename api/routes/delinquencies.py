@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from api.deps import IntakeDep, require_roles
-from api.errors import Forbidden, PayloadTooLarge, Unauthorized, error_responses
+from api.errors import Forbidden, InvalidRequest, PayloadTooLarge, Unauthorized, error_responses
 from arrears import audit
 from arrears.auth import Principal
 from models.enums import Role
@@ -49,12 +49,20 @@ Intaker = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR
     responses=error_responses(Unauthorized, Forbidden, PayloadTooLarge),
 )
 async def post_delinquencies(batch: DelinquencyBatch, intake: IntakeDep, principal: Intaker) -> IntakeSummary:
-    """Upsert borrowers and loans and open a case per newly delinquent loan, idempotently."""
+    """Upsert borrowers and loans and open a case per newly delinquent loan, idempotently.
+
+    Rows are judged one by one: good rows go in beside rejected ones (200, with the errors).
+    A batch in which no row is good is refused as a whole (422, each row's error listed)."""
     result = await intake.ingest(
         enumerate(batch.records, start=1),
         source="api",
         actor=audit.Actor(principal.subject, principal.role.value),
     )
+    if result.accepted == 0 and result.errors:
+        raise InvalidRequest(
+            f"no row of the {result.received} was accepted",
+            [{"field": f"records[{e.row}].{e.field}", "reason": e.reason} for e in result.errors[:100]],
+        )
     return IntakeSummary(
         received=result.received,
         accepted=result.accepted,
