@@ -18,6 +18,7 @@ from models.audit import AuditEvent
 from models.base import utcnow
 
 GENESIS_HASH = "0" * 64
+REASON_MAX = 500  # audit_events.reason
 # Any constant works; it names the one advisory lock that serialises appends.
 _APPEND_LOCK = 0x41525245
 
@@ -97,7 +98,9 @@ async def append(
         action=action,
         case_id=case_id,
         loan_id=loan_id,
-        reason=reason,
+        # a reason built from a staff reason (up to 500) and a prefix must not fail the write
+        # forever: the column holds 500, the rest is cut (the hash covers what is stored)
+        reason=reason[:REASON_MAX],
         rule_id=rule_id,
         citation=citation,
         payload=payload or {},

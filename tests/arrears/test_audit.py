@@ -123,3 +123,16 @@ def test_a_malformed_checkpoint_file_is_an_error() -> None:
         audit.Checkpoint.from_json('{"seq": 3}')
     with pytest.raises(ValueError, match="not an audit checkpoint"):
         audit.Checkpoint.from_json("garbage")
+
+
+async def test_a_reason_longer_than_the_column_is_cut_not_refused(trail: tuple[Database, str]) -> None:
+    # e.g. a stage change "forbearance: " + a staff reason of the full 500 characters
+    db, _ = trail
+    async with db.session() as session:
+        event = await audit.append(
+            session, actor=audit.SYSTEM, action="case.stage_changed", reason="forbearance: " + "x" * 500
+        )
+    async with db.session() as session:
+        stored = await session.get(AuditEvent, event.seq)
+        assert stored is not None and len(stored.reason) == 500 and stored.reason.startswith("forbearance: ")
+        assert (await audit.verify(session)).ok
