@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.dialects.postgresql import insert
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
 from arrears import audit
@@ -13,6 +14,23 @@ from models.cases import Case
 from models.enums import CaseStage, CaseStatus
 from models.payments import Payment
 from workflows.dto import ActionInput, CaseClosure, PaymentRecord, StageUpdate
+
+
+async def append_action(session: AsyncSession, data: ActionInput) -> None:
+    """Append a step's record to the audit trail in the caller's transaction, once."""
+    record = data.record
+    await audit.append(
+        session,
+        actor=audit.Actor(data.actor, data.role),
+        action=f"{record.kind}.{record.status}",
+        reason=data.reason[:500],
+        case_id=data.case_id,
+        loan_id=data.loan_id,
+        rule_id=record.rule_id,
+        citation=record.citation,
+        payload=record.model_dump(mode="json", exclude={"rule_id", "citation"}),
+        idempotency_key=f"{data.case_id}:{record.key}:{record.status}:{record.at.isoformat()}",
+    )
 
 
 class CaseActivities:
@@ -112,20 +130,8 @@ class CaseActivities:
     @activity.defn(name="record_action")
     async def record_action(self, data: ActionInput) -> None:
         """Audit one step the case took, refused or suppressed, with its rule and citation."""
-        record = data.record
         async with self.db.session() as session:
-            await audit.append(
-                session,
-                actor=audit.Actor(data.actor, data.role),
-                action=f"{record.kind}.{record.status}",
-                reason=data.reason[:500],
-                case_id=data.case_id,
-                loan_id=data.loan_id,
-                rule_id=record.rule_id,
-                citation=record.citation,
-                payload=record.model_dump(mode="json", exclude={"rule_id", "citation"}),
-                idempotency_key=f"{data.case_id}:{record.key}:{record.status}:{record.at.isoformat()}",
-            )
+            await append_action(session, data)
 
     def all(self) -> list[Callable[..., Awaitable[None]]]:
         """Every activity of this class, for worker registration."""

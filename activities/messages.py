@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
+from activities.cases import append_action
 from arrears import audit, documents
 from arrears.channels import Channels, Email, PermanentDeliveryError, message_id
 from arrears.db import Database
@@ -29,7 +30,7 @@ from models.documents import Document, Message
 from models.enums import Channel, MessageStatus
 from models.loans import Loan
 from policies import contact, get_pack
-from workflows.dto import SendRequest, SendResult
+from workflows.dto import ActionInput, SendRequest, SendResult
 
 FINAL = {
     MessageStatus.SENT,
@@ -59,66 +60,86 @@ class MessageActivities:
             beat.cancel()
 
     async def _send(self, request: SendRequest) -> SendResult:
-        at = _attempt_time()
-        key = request.idempotency_key
         async with self.db.session() as session:
             case, loan, borrower = await _case_rows(session, request.case_id)
-            doc = await self._document(session, request, case, loan, borrower, at)
-            if request.channel is None:
-                return SendResult(status="stored", channel=None, document_id=doc.id)
-            msg = await self._message(session, request, borrower, doc, case)
-            if msg.status in FINAL:
-                return _result(msg)
-            pack = get_pack(loan.policy_pack)
-            sent = await _sent_on(session, case.id, msg.channel, since=at - timedelta(days=31))
-            decision = contact.check(
-                pack, channel=msg.channel, at=at, timezone=borrower.timezone, sent=sent, holds=request.holds
+            result = await self._outcome(session, request, case, loan, borrower)
+            if request.record is None or not result.final:
+                return result
+            # The step's record, in the transaction that holds the message's outcome: a retry
+            # finds both or neither. Its time is the first attempt's, the same on every retry.
+            status, detail = result.step_outcome(request.document, request.record.detail)
+            record = request.record.model_copy(
+                update={"status": status, "detail": detail, "at": _first_time()}
             )
-            if not decision.allowed:
-                assert decision.rule is not None
-                msg.status = MessageStatus.REFUSED if decision.retry_at else MessageStatus.SUPPRESSED
-                msg.refusals += 1
-                msg.reason = decision.reason
-                msg.retry_at = decision.retry_at
-                await audit.append(
-                    session,
-                    actor=audit.WORKFLOW,
-                    action=f"message.{msg.status.value}",
-                    reason=decision.reason,
-                    case_id=case.id,
-                    loan_id=case.loan_id,
-                    rule_id=decision.rule.id,
-                    citation=decision.rule.citation,
-                    payload=_payload(msg, retry_at=decision.retry_at),
-                    idempotency_key=f"{key}:refused:{msg.refusals}",
-                    occurred_at=at,
-                )
-                return _result(msg, decision.rule.id, decision.rule.citation)
-            if msg.channel is Channel.LETTER:
-                msg.status = MessageStatus.BATCHED
-                msg.print_date = at.date()
-                msg.reason = msg.reason or "queued for the day's print batch"
-            else:
-                msg.attempts += 1
-                try:
-                    msg.gateway_reference = await self._deliver(request, msg, doc, loan, borrower, at)
-                    msg.status = MessageStatus.SENT
-                except PermanentDeliveryError as exc:
-                    msg.status = MessageStatus.FAILED
-                    msg.reason = str(exc)[:500]
-            msg.sent_at = at if msg.status is MessageStatus.SENT else None
+            await append_action(
+                session,
+                ActionInput(
+                    case_id=case.id, loan_id=case.loan_id, record=record, reason=detail or record.key
+                ),
+            )
+            return result.model_copy(update={"record": record})
+
+    async def _outcome(
+        self, session: AsyncSession, request: SendRequest, case: Case, loan: Loan, borrower: Borrower
+    ) -> SendResult:
+        at = _attempt_time()
+        key = request.idempotency_key
+        doc = await self._document(session, request, case, loan, borrower, at)
+        if request.channel is None:
+            return SendResult(status="stored", channel=None, document_id=doc.id)
+        msg = await self._message(session, request, borrower, doc, case)
+        if msg.status in FINAL:
+            return _result(msg)
+        pack = get_pack(loan.policy_pack)
+        sent = await _sent_on(session, case.id, msg.channel, since=at - timedelta(days=31))
+        decision = contact.check(
+            pack, channel=msg.channel, at=at, timezone=borrower.timezone, sent=sent, holds=request.holds
+        )
+        if not decision.allowed:
+            assert decision.rule is not None
+            msg.status = MessageStatus.REFUSED if decision.retry_at else MessageStatus.SUPPRESSED
+            msg.refusals += 1
+            msg.reason = decision.reason
+            msg.retry_at = decision.retry_at
             await audit.append(
                 session,
                 actor=audit.WORKFLOW,
                 action=f"message.{msg.status.value}",
-                reason=msg.reason or f"{request.document} sent by {msg.channel.value}",
+                reason=decision.reason,
                 case_id=case.id,
                 loan_id=case.loan_id,
-                payload=_payload(msg),
-                idempotency_key=f"{key}:{msg.status.value}",
+                rule_id=decision.rule.id,
+                citation=decision.rule.citation,
+                payload=_payload(msg, retry_at=decision.retry_at),
+                idempotency_key=f"{key}:refused:{msg.refusals}",
                 occurred_at=at,
             )
-            return _result(msg)
+            return _result(msg, decision.rule.id, decision.rule.citation)
+        if msg.channel is Channel.LETTER:
+            msg.status = MessageStatus.BATCHED
+            msg.print_date = at.date()
+            msg.reason = msg.reason or "queued for the day's print batch"
+        else:
+            msg.attempts += 1
+            try:
+                msg.gateway_reference = await self._deliver(request, msg, doc, loan, borrower, at)
+                msg.status = MessageStatus.SENT
+            except PermanentDeliveryError as exc:
+                msg.status = MessageStatus.FAILED
+                msg.reason = str(exc)[:500]
+        msg.sent_at = at if msg.status is MessageStatus.SENT else None
+        await audit.append(
+            session,
+            actor=audit.WORKFLOW,
+            action=f"message.{msg.status.value}",
+            reason=msg.reason or f"{request.document} sent by {msg.channel.value}",
+            case_id=case.id,
+            loan_id=case.loan_id,
+            payload=_payload(msg),
+            idempotency_key=f"{key}:{msg.status.value}",
+            occurred_at=at,
+        )
+        return _result(msg)
 
     async def _document(
         self,
@@ -334,6 +355,14 @@ async def _heartbeat(every: float = 2.0) -> None:
     while True:
         activity.heartbeat()
         await asyncio.sleep(every)
+
+
+def _first_time() -> datetime:
+    """When the activity was first scheduled: the same on every retry of it."""
+    try:
+        return activity.info().scheduled_time.astimezone(UTC)
+    except RuntimeError:  # called outside an activity (a script or a test)
+        return datetime.now(UTC)
 
 
 def _attempt_time() -> datetime:

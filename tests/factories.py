@@ -50,10 +50,11 @@ def zone_at_local_hour(hour: int, now: datetime) -> str:
     return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
 
-def activity_env(at: datetime) -> ActivityEnvironment:
-    """An environment to run one activity in, its attempt scheduled at `at`."""
+def activity_env(at: datetime, *, first: datetime | None = None) -> ActivityEnvironment:
+    """An environment to run one activity in, its attempt scheduled at `at` (a retry: the first
+    attempt scheduled at `first`)."""
     env = ActivityEnvironment()
-    env.info = dataclasses.replace(env.info, current_attempt_scheduled_time=at)
+    env.info = dataclasses.replace(env.info, current_attempt_scheduled_time=at, scheduled_time=first or at)
     return env
 
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
@@ -78,9 +78,16 @@ DOCUMENTS_PATCH = "documents-and-messages"
 # each instead of three events and a workflow task of their own. Runs started before keep
 # scheduling them as activities until the patch marker is recorded.
 LOCAL_WRITES_PATCH = "row-writes-as-local-activities"
-# A run started on this code records this one marker and takes every patch above as applied:
-# each marker also upserts a search attribute, two history events a patch per case.
-CURRENT_CODE_PATCH = "case-2026-11"
+# A run started on this code records one marker, the newest of these, and takes every patch
+# above as applied: each marker also upserts a search attribute, two history events a patch per
+# case. A run keeps the generation it started on (`self._generation`) to its end.
+GENERATIONS = (
+    "case-2026-11",  # 1: every patch above
+    # 2: a step's send writes the step's audit record (no record_action of its own); search
+    # attributes upserted only when one changed
+    "case-2026-11.2",
+)
+CURRENT_CODE_PATCH = GENERATIONS[-1]
 ACTIONS_KEPT = 400  # the audit trail has them all; the workflow keeps the recent ones
 
 DECISIONS: dict[str, set[str]] = {
@@ -156,13 +163,15 @@ class CaseWorkflow:
         self._next: list[ScheduledAction] = []
         self._version = 0  # bumped on every change a waiting coroutine may care about
         self._watchers: list[asyncio.Task[None]] = []  # SLA timers: left to fire, never cancelled
-        self._current: bool | None = None  # started on this code (see CURRENT_CODE_PATCH)
+        self._generation = 0  # the code generation the run started on (see GENERATIONS)
 
     # ------------------------------------------------------------------ main loop
     @workflow.run
     async def run(self, case: CaseInput) -> CaseState:
-        # decided in the run's first workflow task: False for every run started before
-        self._current = workflow.patched(CURRENT_CODE_PATCH)
+        # decided in the run's first workflow task: 0 for every run started before the markers
+        self._generation = next(
+            (n for n in range(len(GENERATIONS), 0, -1) if workflow.patched(GENERATIONS[n - 1])), 0
+        )
         background = [asyncio.create_task(self._payments_loop())]
         if self._pack.default_materiality is not None and self._patched("eba-default-definition"):
             background.append(asyncio.create_task(self._watch_default()))
@@ -767,28 +776,44 @@ class CaseWorkflow:
                 self._m.fees += step.amount
             detail = step.detail
             status: Literal["done", "suppressed"] = "done"
+            sent: SendResult | None = None
             if step.document is not None and self._patched(DOCUMENTS_PATCH):
-                sent = await self._send(step)
-                status = "suppressed" if sent.status == "suppressed" else "done"
-                outcome = f"{step.document} {sent.status}" + (
-                    f" by {sent.channel.value}" if sent.channel is not None else ""
+                draft = (
+                    self._action(
+                        key=step.key,
+                        kind=step.kind.value,
+                        status="done",
+                        rule=step.rule,
+                        step=step,
+                        due=due or step.day,
+                        detail=detail,
+                    )
+                    if self._generation >= 2
+                    else None
                 )
-                detail = "; ".join(part for part in (detail, outcome, sent.reason) if part)
-            await self._record(
-                key=step.key,
-                kind=step.kind.value,
-                status=status,
-                rule=step.rule,
-                step=step,
-                due=due or step.day,
-                detail=detail,
-            )
+                sent = await self._send(step, draft)
+                status, detail = sent.step_outcome(step.document, detail)
+            if sent is not None and sent.record is not None:
+                self._remember(sent.record)  # the send wrote it, in the transaction of its outcome
+            else:
+                await self._record(
+                    key=step.key,
+                    kind=step.kind.value,
+                    status=status,
+                    rule=step.rule,
+                    step=step,
+                    due=due or step.day,
+                    detail=detail,
+                )
             if step.series is not None:
                 self._m.series_last[step.series] = self._today()
         self._m.done[step.key] = self._today()
 
-    async def _send(self, step: Step) -> SendResult:
-        """Render and deliver the step's document; wait out a contact rule's "not now" and retry."""
+    async def _send(self, step: Step, record: ActionRecord | None) -> SendResult:
+        """Render and deliver the step's document; wait out a contact rule's "not now" and retry.
+
+        With `record`, the activity also writes the step's audit record once the send is over.
+        """
         assert step.document is not None
         refusals = 0
         while True:
@@ -806,6 +831,7 @@ class CaseWorkflow:
                 amount=step.amount,
                 deadline=step.deadline,
                 facts=dict(step.facts),
+                record=record,
             )
             result: SendResult = await workflow.execute_activity(
                 "send_document",
@@ -815,7 +841,7 @@ class CaseWorkflow:
                 heartbeat_timeout=SEND_HEARTBEAT,
                 retry_policy=ACTIVITY_RETRY,
             )
-            if result.status != "refused" or result.retry_at is None:
+            if result.final or result.retry_at is None:
                 return result
             refusals += 1
             await self._record(
@@ -861,7 +887,44 @@ class CaseWorkflow:
         actor: str = "case-workflow",
         role: str = "system",
     ) -> None:
-        record = ActionRecord(
+        record = self._action(
+            key=key,
+            kind=kind,
+            status=status,
+            rule=rule,
+            step=step,
+            due=due,
+            detail=detail,
+            collection=collection,
+            foreclosure=foreclosure,
+        )
+        self._remember(record)
+        await self._activity(
+            "record_action",
+            ActionInput(
+                case_id=self._in.case_id,
+                loan_id=self._in.loan_id,
+                record=record,
+                actor=actor,
+                role=role,
+                reason=detail or key,
+            ),
+        )
+
+    def _action(
+        self,
+        *,
+        key: str,
+        kind: str,
+        status: Literal["done", "refused", "suppressed"],
+        rule: Rule,
+        step: Step | None = None,
+        due: date | None = None,
+        detail: str = "",
+        collection: bool | None = None,
+        foreclosure: bool | None = None,
+    ) -> ActionRecord:
+        return ActionRecord(
             key=key,
             kind=kind,
             status=status,
@@ -876,19 +939,10 @@ class CaseWorkflow:
             foreclosure=(step.foreclosure if step else False) if foreclosure is None else foreclosure,
             detail=detail,
         )
+
+    def _remember(self, record: ActionRecord) -> None:
         self._m.actions.append(record)
         del self._m.actions[:-ACTIONS_KEPT]
-        await self._activity(
-            "record_action",
-            ActionInput(
-                case_id=self._in.case_id,
-                loan_id=self._in.loan_id,
-                record=record,
-                actor=actor,
-                role=role,
-                reason=detail or key,
-            ),
-        )
 
     async def _staff_record(
         self, who: Staff, *, key: str, kind: str, rule: Rule, detail: str, role: str = "staff"
@@ -1494,7 +1548,7 @@ class CaseWorkflow:
 
     def _patched(self, patch_id: str) -> bool:
         """A patch: applied in runs started on this code (one marker for all), else as recorded."""
-        return bool(self._current) or workflow.patched(patch_id)
+        return self._generation >= 1 or workflow.patched(patch_id)
 
     def _today(self) -> date:
         return workflow.now().date()
@@ -1508,11 +1562,16 @@ class CaseWorkflow:
         return (self._today() - self._delinquent_since()).days
 
     def _upsert_search_attributes(self) -> None:
-        workflow.upsert_search_attributes(
-            [
-                search.CASE_STAGE.value_set(self._m.stage.value),
-                search.DAYS_PAST_DUE.value_set(self._days_past_due()),
-                search.POLICY_PACK.value_set(self._in.policy_pack.value),
-                search.ARREARS_AMOUNT.value_set(float(self._m.arrears)),
-            ]
-        )
+        updates: list[SearchAttributeUpdate[Any]] = [
+            search.CASE_STAGE.value_set(self._m.stage.value),
+            search.DAYS_PAST_DUE.value_set(self._days_past_due()),
+            search.POLICY_PACK.value_set(self._in.policy_pack.value),
+            search.ARREARS_AMOUNT.value_set(float(self._m.arrears)),
+        ]
+        if self._generation >= 2:
+            # one history event saved when nothing changed (the opening stage, as intake set it)
+            known = workflow.info().typed_search_attributes
+            updates = [u for u in updates if known.get(u.key) != u.value]
+            if not updates:
+                return
+        workflow.upsert_search_attributes(updates)

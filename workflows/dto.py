@@ -347,6 +347,9 @@ class SendRequest(BaseModel):
     amount: Decimal | None = None
     deadline: date | None = None
     facts: dict[str, str] = Field(default_factory=dict)
+    # The step's own audit record: written in the send's transaction once the send has an
+    # outcome (status, detail and time filled in then), so the step costs one activity.
+    record: ActionRecord | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -364,3 +367,17 @@ class SendResult(BaseModel):
     rule_id: str | None = None
     citation: str | None = None
     retry_at: datetime | None = None
+    record: ActionRecord | None = None  # the step's record, when the request carried one
+
+    @property
+    def final(self) -> bool:
+        """Anything but a "not now": the step is over, whatever became of the message."""
+        return self.status != "refused" or self.retry_at is None
+
+    def step_outcome(self, document: str, detail: str) -> tuple[Literal["done", "suppressed"], str]:
+        """The status and detail the step's audit record gets for this outcome."""
+        status: Literal["done", "suppressed"] = "suppressed" if self.status == "suppressed" else "done"
+        outcome = f"{document} {self.status}" + (
+            f" by {self.channel.value}" if self.channel is not None else ""
+        )
+        return status, "; ".join(part for part in (detail, outcome, self.reason) if part)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from activities.messages import MessageActivities
 from arrears.channels import Channels, SmsGateway
@@ -19,7 +19,7 @@ from models.enums import Channel, MessageStatus
 from models.loans import Loan
 from tests.factories import activity_env, delinquency, zone_at_local_hour
 from tests.servers import SmsGatewayFake, SmtpSink
-from workflows.dto import SendRequest
+from workflows.dto import ActionRecord, SendRequest
 
 
 async def _case(intake: IntakeService, db: Database, **row: Any) -> Case:
@@ -65,6 +65,66 @@ async def test_a_retried_send_finds_its_record_and_sends_nothing_twice(
         ).all()
     assert [(m.channel, m.status, m.attempts) for m in rows] == [(Channel.EMAIL, MessageStatus.SENT, 1)]
     assert len(sent_events) == 1
+
+
+def _step_record(at: datetime) -> ActionRecord:
+    return ActionRecord(
+        key="test.reminder",
+        kind="message",
+        status="done",
+        rule_id="reminder.second",
+        citation="servicing policy",
+        at=at,
+        channel=Channel.EMAIL,
+        document="reminder",
+        detail="second reminder",
+    )
+
+
+async def _step_events(db: Database, case: Case) -> list[AuditEvent]:
+    async with db.session() as session:
+        return list(
+            (
+                await session.exec(
+                    select(AuditEvent).where(
+                        AuditEvent.case_id == case.id,
+                        col(AuditEvent.action).in_(["message.done", "message.suppressed"]),
+                    )
+                )
+            ).all()
+        )
+
+
+async def test_the_step_record_is_written_with_the_send_once_across_retries(
+    intake: IntakeService, db: Database, channels: Channels, smtp: SmtpSink
+) -> None:
+    now = datetime.now(UTC)
+    case = await _case(intake, db, email="step@example.org", timezone=zone_at_local_hour(11, now))
+    send = MessageActivities(db, channels).send_document
+    request = _request(case, Channel.EMAIL, record=_step_record(now - timedelta(days=1)))
+    first = await activity_env(now).run(send, request)
+    retry = await activity_env(now + timedelta(seconds=30), first=now).run(send, request)
+    assert first.record is not None and first.record == retry.record
+    # the outcome and the first attempt's time, whatever the request's draft said
+    assert first.record.at == now and first.record.status == "done"
+    assert first.record.detail == "second reminder; reminder sent by email"
+    events = await _step_events(db, case)
+    assert [(e.action, e.reason, e.rule_id) for e in events] == [
+        ("message.done", "second reminder; reminder sent by email", "reminder.second")
+    ]
+    assert len(smtp.for_address("step@example.org")) == 1
+
+
+async def test_a_send_refused_for_now_writes_no_step_record(
+    intake: IntakeService, db: Database, channels: Channels, smtp: SmtpSink
+) -> None:
+    now = datetime.now(UTC)
+    case = await _case(intake, db, email="late@example.org", timezone=zone_at_local_hour(23, now))
+    send = MessageActivities(db, channels).send_document
+    result = await activity_env(now).run(send, _request(case, Channel.EMAIL, record=_step_record(now)))
+    assert result.status == "refused" and result.retry_at is not None
+    assert result.record is None and await _step_events(db, case) == []
+    assert smtp.for_address("late@example.org") == []
 
 
 async def test_a_hold_that_arrives_with_the_send_suppresses_it(

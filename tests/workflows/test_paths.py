@@ -7,8 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlmodel import select
 from temporalio.client import WorkflowUpdateFailedError
 
+from models.audit import AuditEvent
 from models.enums import CaseOutcome, CaseStage
 from workflows.case import CaseWorkflow
 from workflows.dto import (
@@ -196,3 +198,25 @@ async def test_bankruptcy_in_every_stage_then_relief_dismissal_or_discharge(
 
 async def _last(final: Any, key: str) -> Any:
     return next(a for a in reversed(final.actions) if a.key == key)
+
+
+@pytest.mark.parametrize("pack", ["us_mortgage", "nl_consumer", "se_consumer"])
+async def test_ninety_days_of_reminders_fit_in_100_history_events(open_case: Any, db: Any, pack: str) -> None:
+    """A case's history is what a worker replays and what the cluster stores: the standard early
+    path stays small, and every step it took is in the audit trail exactly once."""
+    case = await open_case(pack)
+    await case.to(case.opened + timedelta(days=90), hour=23)
+    history = (await case.handle.fetch_history()).events
+    assert len(history) <= 100, f"{pack}: {len(history)} history events over 90 days"
+    taken = await case.actions(status="done")
+    sent = [a for a in taken if a.document is not None]
+    assert len(sent) >= 3, [a.key for a in taken]
+    async with db.session() as session:
+        rows = (
+            await session.exec(
+                select(AuditEvent.reason).where(
+                    AuditEvent.case_id == (await case.state()).case_id, AuditEvent.action == "message.done"
+                )
+            )
+        ).all()
+    assert sorted(rows) == sorted(a.detail for a in sent)

@@ -1,9 +1,11 @@
 """Replay: today's CaseWorkflow code must replay the histories of cases already in flight.
 
-The histories in tests/histories/ were recorded from real runs. Regenerate them (only when a
-change is deliberately incompatible and guarded by `workflow.patched`) with:
+The histories in tests/histories/ were recorded from real runs, one set per code generation:
+`<scenario>.json` from before the generation markers, `<scenario>.<marker>.json` from runs that
+started on that generation (workflows/case.py, GENERATIONS). Record the current generation's set
+(only when a change is deliberately incompatible and guarded by a new generation) with:
 
-    ARREARS_RECORD_HISTORIES=1 .venv/bin/pytest tests/workflows/test_replay.py
+    ARREARS_RECORD_HISTORIES=<marker> .venv/bin/pytest tests/workflows/test_replay.py
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from arrears.temporal import PASSTHROUGH
-from workflows.case import CaseWorkflow
+from workflows.case import GENERATIONS, CaseWorkflow
 from workflows.dto import BankruptcyFiling, BankruptcyResolution, LossMitigationApplication, PromiseToPay
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
@@ -39,6 +41,9 @@ def _replayer() -> Replayer:
 
 def test_recorded_histories_exist() -> None:
     assert len(list(HISTORIES.glob("*.json"))) >= 3
+    # every generation but the current one has cases in flight somewhere
+    for marker in GENERATIONS[:-1]:
+        assert list(HISTORIES.glob(f"*.{marker}.json")), f"no recorded history of generation {marker}"
 
 
 @pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
@@ -99,5 +104,5 @@ async def test_fresh_history_replays_and_can_be_recorded(open_case: Any, name: s
     await play(case)
     history = await case.handle.fetch_history()
     await _replayer().replay_workflow(history)
-    if os.environ.get("ARREARS_RECORD_HISTORIES") == "1":
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
+    if marker := os.environ.get("ARREARS_RECORD_HISTORIES"):
+        (HISTORIES / f"{name}.{marker}.json").write_text(history.to_json())
