@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -255,6 +256,7 @@ class IntakeService:
         """Store a chunk in one transaction (a savepoint per row); return the workflows to start."""
         to_start: list[tuple[Case, CaseInput]] = []
         async with self.db.session() as session:
+            await audit.hold_lock(session)  # each opening appends; the lock would be held anyway
             for number, record in chunk:
                 try:
                     async with session.begin_nested():
@@ -402,10 +404,17 @@ class IntakeService:
         if not pending:
             return []
         async with self.db.session() as session:
-            for (case, _), run_id in zip(pending, run_ids, strict=True):
-                stored = await session.get(Case, case.id)
-                if stored is not None and stored.run_id is None:
-                    stored.run_id = run_id
+            # one statement for the chunk; a run ID already recorded (a concurrent intake) stays
+            cases = Case.metadata.tables["cases"]
+            await session.execute(
+                update(cases)
+                .where(cases.c.id == bindparam("case"), cases.c.run_id.is_(None))
+                .values(run_id=bindparam("run")),
+                [
+                    {"case": case.id, "run": run_id}
+                    for (case, _), run_id in zip(pending, run_ids, strict=True)
+                ],
+            )
         return [case.id for case, _ in pending]
 
     async def _start(self, case: CaseInput) -> str:

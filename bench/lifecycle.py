@@ -15,6 +15,11 @@ Temporal time-skipping test server, the Temporal dev server), with the real acti
    once, and the time until all are applied (in PostgreSQL) is measured. The workflow tasks
    spent are counted from the histories of a sample of cases.
 
+The baseline for 2 and 3, measured in the same run on the same dev server: a worker process
+with the same knobs (bench/bare_worker.py) holding as many workflows that do nothing but wait
+for one signal, and the rate at which it handles one signal each. The case workflow's memory per
+case and payments per second are printed as ratios against it.
+
 The worker's knobs are printed and written with the figures (bench/results/lifecycle-*.json).
 """
 
@@ -306,6 +311,62 @@ async def worker_load(db: Database, url: str, address: str, cases: int, log: Pat
         worker.wait(timeout=30)
 
 
+async def bare_load(address: str, cases: int, log: Path) -> dict[str, Any]:
+    """The baseline: the same measures on a workflow that only waits for one signal."""
+    queue = f"bare-{uuid.uuid4()}"
+    worker = subprocess.Popen(  # noqa: ASYNC220 - started once, before anything is measured
+        [sys.executable, "-m", "bench.bare_worker", address, queue, str(max(cases, 1000))],
+        cwd=ROOT,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        client: Client = await wait_for_temporal(address, "default")
+        process = psutil.Process(worker.pid)
+        await asyncio.sleep(5)
+        idle_rss = process.memory_info().rss
+        ids = [f"bare-{uuid.uuid4().hex[:12]}" for _ in range(cases)]
+        gate = asyncio.Semaphore(64)
+
+        async def start(wid: str) -> None:
+            async with gate:
+                await client.start_workflow("BareCase", id=wid, task_queue=queue)
+
+        with console.status(f"baseline: starting {cases:,} bare workflows"):
+            await asyncio.gather(*(start(w) for w in ids))
+            sample = ids[:: max(1, cases // 50)]
+            for _ in range(600):  # until a sample has run its first workflow task
+                if all([await _workflow_tasks(client, w) >= 1 for w in sample]):
+                    break
+                await asyncio.sleep(0.5)
+        await asyncio.sleep(3)
+        loaded_rss = process.memory_info().rss
+
+        async def signal(wid: str) -> None:
+            async with gate:
+                await client.get_workflow_handle(wid).signal("payment", "100.00")
+
+        began = time.perf_counter()
+        await asyncio.gather(*(signal(w) for w in ids))
+        running = f'TaskQueue="{queue}" AND ExecutionStatus="Running"'
+        with Progress(console=console) as bar:
+            job = bar.add_task("baseline: signals handled", total=cases)
+            while (left := (await client.count_workflows(running)).count) > 0:
+                bar.update(job, completed=cases - left)
+                await asyncio.sleep(0.5)
+            bar.update(job, completed=cases)
+        elapsed = time.perf_counter() - began
+        return {
+            "bare_worker_rss_idle_mb": round(idle_rss / 2**20, 1),
+            "bare_worker_rss_loaded_mb": round(loaded_rss / 2**20, 1),
+            "bare_rss_per_open_case_kb": round((loaded_rss - idle_rss) / cases / 1024, 1),
+            "bare_signals_per_s": round(cases / elapsed, 1),
+        }
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
 async def _workflow_tasks(client: Client, wid: str) -> int:
     history = await client.get_workflow_handle(wid).fetch_history()
     return sum(1 for e in history.events if e.HasField("workflow_task_completed_event_attributes"))
@@ -315,10 +376,17 @@ async def run(args: argparse.Namespace, url: str, address: str, work: Path) -> d
     db = Database(url)
     try:
         sizes = await history_sizes(db)
+        bare = await bare_load(address, args.cases, work / "bare.log")
         load = await worker_load(db, url, address, args.cases, work / "worker.log")
     finally:
         await db.dispose()
-    return {"history_events": sizes, **load}
+    ratios = {
+        "payments_per_s_vs_bare": round(load["payments_per_s"] / bare["bare_signals_per_s"], 2),
+        "rss_per_case_vs_bare": round(
+            load["rss_per_open_case_kb"] / max(bare["bare_rss_per_open_case_kb"], 0.1), 1
+        ),
+    }
+    return {"history_events": sizes, **load, "baseline": bare, "ratios": ratios}
 
 
 def main() -> None:
@@ -351,17 +419,20 @@ def main() -> None:
     console.print(paths)
     load = Table(title=f"One worker process, {figures['cases']:,} open cases (dev server)")
     load.add_column("measure")
-    load.add_column("value", justify="right")
-    for key in (
-        "worker_rss_idle_mb",
-        "worker_rss_loaded_mb",
-        "rss_per_open_case_kb",
-        "opening_s",
-        "workflow_tasks_per_payment",
-        "workflow_tasks_per_s",
-        "payments_per_s",
+    load.add_column("case workflow", justify="right")
+    load.add_column("bare workflow (baseline)", justify="right")
+    load.add_column("ratio", justify="right")
+    bare, ratios = figures["baseline"], figures["ratios"]
+    for key, base, ratio in (
+        ("worker_rss_idle_mb", "bare_worker_rss_idle_mb", ""),
+        ("worker_rss_loaded_mb", "bare_worker_rss_loaded_mb", ""),
+        ("rss_per_open_case_kb", "bare_rss_per_open_case_kb", f"{ratios['rss_per_case_vs_bare']}x"),
+        ("opening_s", None, ""),
+        ("workflow_tasks_per_payment", None, ""),
+        ("workflow_tasks_per_s", None, ""),
+        ("payments_per_s", "bare_signals_per_s", f"{ratios['payments_per_s_vs_bare']}x"),
     ):
-        load.add_row(key, str(figures[key]))
+        load.add_row(key, str(figures[key]), str(bare[base]) if base else "", ratio)
     console.print(load)
     console.print("knobs: " + ", ".join(f"{k}={v}" for k, v in figures["knobs"].items()))
     RESULTS.mkdir(parents=True, exist_ok=True)

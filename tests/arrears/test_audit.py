@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -136,3 +137,39 @@ async def test_a_reason_longer_than_the_column_is_cut_not_refused(trail: tuple[D
         stored = await session.get(AuditEvent, event.seq)
         assert stored is not None and len(stored.reason) == 500 and stored.reason.startswith("forbearance: ")
         assert (await audit.verify(session)).ok
+
+
+async def test_a_held_lock_keeps_the_chain_whole_under_concurrent_appends(
+    trail: tuple[Database, str],
+) -> None:
+    """Intake takes the append lock once per chunk and appends row by row in savepoints, some of
+    which roll back, while the workflows append from other sessions: the chain stays whole."""
+    db, _ = trail
+
+    async def chunk() -> None:
+        async with db.session() as session:
+            await audit.hold_lock(session)
+            for i in range(20):
+                try:
+                    async with session.begin_nested():
+                        await audit.append(
+                            session, actor=audit.SYSTEM, action="test.chunk", reason=f"row {i}"
+                        )
+                        if i % 5 == 0:
+                            raise ValueError("a bad row")
+                except ValueError:
+                    continue
+                await asyncio.sleep(0)
+
+    async def single(i: int) -> None:
+        async with db.session() as session:
+            await audit.append(session, actor=audit.SYSTEM, action="test.single", reason=f"single {i}")
+
+    await asyncio.gather(chunk(), *(single(i) for i in range(20)), chunk())
+    async with db.session() as session:
+        result = await audit.verify(session)
+        counts = dict(
+            (await session.execute(text("SELECT action, count(*) FROM audit_events GROUP BY action"))).all()
+        )
+    assert result.ok, result
+    assert counts == {"test.event": 10, "test.single": 20, "test.chunk": 2 * 16}
