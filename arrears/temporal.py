@@ -73,6 +73,13 @@ async def connect(address: str, namespace: str) -> Client:
     return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
 
 
+def sandbox_runner() -> SandboxedWorkflowRunner:
+    """The workflow sandbox every worker runs, with the modules it shares with the host."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
+
+
 def build_worker(
     client: Client,
     db: Database,
@@ -96,9 +103,7 @@ def build_worker(
             *PrintActivities(db).all(),
             *ReportActivities(db, servicer=(servicer or {}).get("name", "Arrears Servicing")).all(),
         ],
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-        ),
+        workflow_runner=sandbox_runner(),
         activity_executor=ThreadPoolExecutor(max_workers=4),
         max_concurrent_activities=max_activities,
         max_cached_workflows=max_cached_workflows,

@@ -33,22 +33,19 @@ class BareCase:
 
 
 async def serve(address: str, queue: str, cached: int) -> None:
-    """The same runner and knobs as `arrears worker` (arrears/temporal.py, build_worker)."""
+    """The same sandbox and knobs as `arrears worker` (arrears/temporal.py, build_worker)."""
     from temporalio.client import Client
     from temporalio.worker import Worker
-    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
     from arrears.settings import Settings
-    from arrears.temporal import PASSTHROUGH
+    from arrears.temporal import sandbox_runner
 
     settings = Settings(_env_file=None)
     worker = Worker(
         await Client.connect(address),
         task_queue=queue,
         workflows=[BareCase],
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-        ),
+        workflow_runner=sandbox_runner(),
         max_cached_workflows=cached,
         max_concurrent_workflow_tasks=settings.worker_max_workflow_tasks,
     )

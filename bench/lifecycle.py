@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -218,15 +219,29 @@ async def _count(db: Database, action: str, since: datetime) -> int:
         return found
 
 
-async def _wait_for(db: Database, action: str, since: datetime, count: int, what: str) -> float:
+async def _until(what: str, total: int, done: Callable[[], Awaitable[int]]) -> float:
+    """Show a bar until `done()` reaches `total`; return the seconds it took."""
     began = time.perf_counter()
     with Progress(console=console) as bar:
-        job = bar.add_task(what, total=count)
-        while (done := await _count(db, action, since)) < count:
-            bar.update(job, completed=done)
+        job = bar.add_task(what, total=total)
+        while (count := await done()) < total:
+            bar.update(job, completed=count)
             await asyncio.sleep(0.5)
-        bar.update(job, completed=count)
+        bar.update(job, completed=total)
     return time.perf_counter() - began
+
+
+async def _wait_for(db: Database, action: str, since: datetime, count: int, what: str) -> float:
+    return await _until(what, count, lambda: _count(db, action, since))
+
+
+def _memory(prefix: str, idle_rss: int, loaded_rss: int, cases: int) -> dict[str, float]:
+    """A worker's resident memory before and after it cached `cases` workflows."""
+    return {
+        f"{prefix}worker_rss_idle_mb": round(idle_rss / 2**20, 1),
+        f"{prefix}worker_rss_loaded_mb": round(loaded_rss / 2**20, 1),
+        f"{prefix}rss_per_open_case_kb": round((loaded_rss - idle_rss) / cases / 1024, 1),
+    }
 
 
 async def worker_load(db: Database, url: str, address: str, cases: int, log: Path) -> dict[str, Any]:
@@ -296,9 +311,7 @@ async def worker_load(db: Database, url: str, address: str, cases: int, log: Pat
         return {
             "cases": cases,
             "knobs": knobs(settings),
-            "worker_rss_idle_mb": round(idle_rss / 2**20, 1),
-            "worker_rss_loaded_mb": round(loaded_rss / 2**20, 1),
-            "rss_per_open_case_kb": round((loaded_rss - idle_rss) / cases / 1024, 1),
+            **_memory("", idle_rss, loaded_rss, cases),
             "opening_s": round(opening, 1),
             "history_events_at_open_mean": round(statistics.mean(before), 1),
             "payment_round_s": round(elapsed, 2),
@@ -349,17 +362,14 @@ async def bare_load(address: str, cases: int, log: Path) -> dict[str, Any]:
         began = time.perf_counter()
         await asyncio.gather(*(signal(w) for w in ids))
         running = f'TaskQueue="{queue}" AND ExecutionStatus="Running"'
-        with Progress(console=console) as bar:
-            job = bar.add_task("baseline: signals handled", total=cases)
-            while (left := (await client.count_workflows(running)).count) > 0:
-                bar.update(job, completed=cases - left)
-                await asyncio.sleep(0.5)
-            bar.update(job, completed=cases)
+
+        async def closed() -> int:
+            return cases - (await client.count_workflows(running)).count
+
+        await _until("baseline: signals handled", cases, closed)
         elapsed = time.perf_counter() - began
         return {
-            "bare_worker_rss_idle_mb": round(idle_rss / 2**20, 1),
-            "bare_worker_rss_loaded_mb": round(loaded_rss / 2**20, 1),
-            "bare_rss_per_open_case_kb": round((loaded_rss - idle_rss) / cases / 1024, 1),
+            **_memory("bare_", idle_rss, loaded_rss, cases),
             "bare_signals_per_s": round(cases / elapsed, 1),
         }
     finally:

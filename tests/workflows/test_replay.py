@@ -20,9 +20,8 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from arrears.temporal import PASSTHROUGH
+from arrears.temporal import sandbox_runner
 from workflows.case import GENERATIONS, CaseWorkflow
 from workflows.dto import BankruptcyFiling, BankruptcyResolution, LossMitigationApplication, PromiseToPay
 
@@ -33,9 +32,7 @@ def _replayer() -> Replayer:
     return Replayer(
         workflows=[CaseWorkflow],
         data_converter=pydantic_data_converter,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-        ),
+        workflow_runner=sandbox_runner(),
     )
 
 
