@@ -56,6 +56,12 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class CaseClosed(Conflict):
+    """The case is closed: its run is over, and no action reaches the loan's newer case."""
+
+    code = "case_closed"
+
+
 class ServiceUnavailable(DomainError):
     status_code = 503
     code = "unavailable"

@@ -83,6 +83,9 @@ async def _serve_all(endpoints: Endpoints, settings: Settings, mailbox: bool) ->
         restarted = await svc.intake.start_missing_workflows()
         if restarted:
             console.print(f"started {restarted} case workflow(s) that intake had left unstarted")
+        orphans = await svc.intake.runs.restart_orphans()
+        if orphans:
+            console.print(f"restarted {orphans} open case(s) whose workflow run had ended")
         token = issue_token(settings, role=Role.ADMIN, subject="dev-admin")
         lines = [
             f"API docs     http://{settings.api_host}:{settings.api_port}/docs",

@@ -20,14 +20,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
 
 from arrears import audit
+from arrears.case_runs import CaseRuns, case_input
 from arrears.db import Database
 from models.base import utcnow
 from models.borrowers import Borrower
@@ -35,8 +30,7 @@ from models.cases import Case
 from models.enums import CaseStatus, PolicyPack
 from models.loans import DelinquencySnapshot, Loan
 from policies import get_pack
-from workflows import search
-from workflows.case import CaseWorkflow, workflow_id
+from workflows.case import workflow_id
 from workflows.dto import CaseInput
 
 CHUNK = 200
@@ -195,6 +189,7 @@ class IntakeService:
         self.client = client
         self.task_queue = task_queue
         self._starts = asyncio.Semaphore(STARTS_IN_FLIGHT)
+        self.runs = CaseRuns(db, client, task_queue=task_queue)
 
     async def ingest(
         self,
@@ -413,24 +408,15 @@ class IntakeService:
                 [
                     {"case": case.id, "run": run_id}
                     for (case, _), run_id in zip(pending, run_ids, strict=True)
+                    if run_id is not None  # still waiting for the loan's previous run to end
                 ],
             )
         return [case.id for case, _ in pending]
 
-    async def _start(self, case: CaseInput) -> str:
-        """Start the loan's workflow, or attach to the one already running under its ID."""
+    async def _start(self, case: CaseInput) -> str | None:
+        """Start the case's own run (never another case's); None: left for a later start."""
         async with self._starts:
-            handle = await self.client.start_workflow(
-                CaseWorkflow.run,
-                case,
-                id=workflow_id(case.loan_external_id),
-                task_queue=self.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                search_attributes=_initial_search_attributes(case),
-            )
-        assert handle.first_execution_run_id or handle.result_run_id
-        return handle.first_execution_run_id or handle.result_run_id or ""
+            return await self.runs.start(case)
 
     async def start_missing_workflows(self) -> int:
         """Start the workflow of every open case that has none yet (after a crash mid-intake)."""
@@ -444,30 +430,3 @@ class IntakeService:
             ).all()
         pending = [(case, case_input(case, ext, exposure=balance)) for case, ext, balance in rows]
         return len(await self._start_all(pending))
-
-
-def case_input(case: Case, loan_external_id: str, *, exposure: Decimal | None = None) -> CaseInput:
-    """The workflow input for a case row (`exposure`: the loan's balance)."""
-    return CaseInput(
-        case_id=case.id,
-        loan_id=case.loan_id,
-        loan_external_id=loan_external_id,
-        policy_pack=case.policy_pack,
-        currency=case.currency,
-        arrears=case.arrears,
-        days_past_due=case.days_past_due_at_open,
-        as_of=case.opened_as_of,
-        exposure=exposure,
-    )
-
-
-def _initial_search_attributes(case: CaseInput) -> TypedSearchAttributes:
-    pack = get_pack(case.policy_pack)
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(search.CASE_STAGE, pack.initial_stage(case.days_past_due).value),
-            SearchAttributePair(search.DAYS_PAST_DUE, case.days_past_due),
-            SearchAttributePair(search.POLICY_PACK, case.policy_pack.value),
-            SearchAttributePair(search.ARREARS_AMOUNT, float(case.arrears)),
-        ]
-    )

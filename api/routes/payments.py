@@ -20,10 +20,10 @@ from fastapi import APIRouter, Depends, Header, Request
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from api.errors import DomainError, PayloadTooLarge, ServiceUnavailable, Unauthorized, error_responses
+from api.service import signal_payment
 from arrears import audit
 from models.cases import Case
 from models.enums import CaseStatus
@@ -167,16 +167,12 @@ async def _signal(
     async with db.session() as session:
         case = await session.get(Case, case_id)
     assert case is not None
-    handle = client.get_workflow_handle(case.workflow_id)
     signal = PaymentSignal(
         external_id=payment.external_id,
         amount=payment.amount,
         currency=payment.currency,
         received_at=received_at,
     )
-    try:
-        await handle.signal("payment", signal)
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            return  # the case closed meanwhile; the payment is stored against the loan
-        raise ServiceUnavailable(f"the workflow engine did not answer: {exc.message}; retry") from exc
+    # To the run of the case the payment was stored against: if that case has closed meanwhile,
+    # the payment stays stored against the loan and never reaches the loan's newer case.
+    await signal_payment(client, case, signal)

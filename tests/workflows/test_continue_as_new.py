@@ -6,8 +6,9 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
+from arrears.case_runs import case_input
 from arrears.db import Database
-from arrears.intake import IntakeService, case_input
+from arrears.intake import IntakeService
 from models.cases import Case
 from models.enums import CaseStage
 from workflows.case import CaseWorkflow
