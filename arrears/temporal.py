@@ -104,7 +104,9 @@ def build_worker(
             *ReportActivities(db, servicer=(servicer or {}).get("name", "Arrears Servicing")).all(),
         ],
         workflow_runner=sandbox_runner(),
-        activity_executor=ThreadPoolExecutor(max_workers=4),
+        # A thread per activity slot: a smaller pool would queue sync activities behind each
+        # other while their timeouts run (and the SDK warns about it).
+        activity_executor=ThreadPoolExecutor(max_workers=max_activities, thread_name_prefix="activity"),
         max_concurrent_activities=max_activities,
         max_cached_workflows=max_cached_workflows,
         max_concurrent_workflow_tasks=max_workflow_tasks,
