@@ -6,11 +6,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SIGNING_KEY = "arrears-development-signing-key-change-me"
 DEV_WEBHOOK_SECRET = "arrears-development-webhook-secret-change-me"  # noqa: S105 - refused in production
+MIN_SECRET_BYTES = 32  # HMAC keys: no shorter than the SHA-256 output they sign with
 
 
 class Settings(BaseSettings):
@@ -18,7 +19,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    environment: Literal["development", "test", "production"] = "development"
+    environment: Literal["development", "test", "production"] = Field(
+        default="development",
+        description="`production` refuses development secrets. With DATABASE_URL or TEMPORAL_ADDRESS "
+        "set, the development secrets are kept only when `development` (or `test`) is set explicitly.",
+    )
     data_dir: Path = Field(default=Path(".arrears"), description="Embedded servers' data (dev only).")
 
     database_url: str | None = Field(
@@ -84,17 +89,65 @@ class Settings(BaseSettings):
     servicer_address: str = "1 Servicing Plaza"
 
     demo_data: bool = Field(default=True, description="Load the demo portfolio into an empty database.")
+    close_requires_approval: bool = Field(
+        default=False, description="Four eyes: a supervisor's close waits for a second supervisor's approval."
+    )
 
     @model_validator(mode="after")
-    def _refuse_dev_secret_in_production(self) -> Settings:
-        if self.environment == "production":
-            if self.jwt_algorithm == "HS256" and (self.jwt_signing_key.get_secret_value() == DEV_SIGNING_KEY):
-                raise ValueError("JWT_SIGNING_KEY must be set to a real secret in production")
-            if self.jwt_algorithm == "RS256" and not (self.jwt_public_key or self.jwt_jwks_url):
-                raise ValueError("JWT_PUBLIC_KEY or JWT_JWKS_URL is required for RS256")
-            if self.payments_webhook_secret.get_secret_value() == DEV_WEBHOOK_SECRET:
-                raise ValueError("PAYMENTS_WEBHOOK_SECRET must be set to a real secret in production")
+    def _fail_closed(self) -> Settings:
+        problems = self._secret_problems()
+        rs256 = self.environment == "production" and self.jwt_algorithm == "RS256"
+        if rs256 and not (self.jwt_public_key or self.jwt_jwks_url):
+            problems.append("JWT_PUBLIC_KEY or JWT_JWKS_URL is required for RS256")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+    def _secret_problems(self) -> list[str]:
+        secrets = {"PAYMENTS_WEBHOOK_SECRET": (self.payments_webhook_secret, DEV_WEBHOOK_SECRET)}
+        if self.jwt_algorithm == "HS256":
+            secrets = {"JWT_SIGNING_KEY": (self.jwt_signing_key, DEV_SIGNING_KEY), **secrets}
+        servers = self._configured_servers()
+        configured = " and ".join(servers) + (" are" if len(servers) > 1 else " is")
+        problems = []
+        for name, (secret, development_value) in secrets.items():
+            value = secret.get_secret_value()
+            if value == development_value:
+                if self.environment == "production":
+                    problems.append(f"{name} must be set to a real secret in production")
+                elif not self.development_secrets_allowed:
+                    problems.append(
+                        f"{name} is the development secret while {configured} set: set a real "
+                        f"secret of at least {MIN_SECRET_BYTES} bytes, or ENVIRONMENT=development explicitly"
+                    )
+            elif not self.is_development and len(value.encode()) < MIN_SECRET_BYTES:
+                problems.append(
+                    f"{name} must be at least {MIN_SECRET_BYTES} bytes outside development "
+                    f"(it is {len(value.encode())})"
+                )
+        return problems
+
+    def _configured_servers(self) -> list[str]:
+        return [
+            name
+            for name, value in (
+                ("DATABASE_URL", self.database_url),
+                ("TEMPORAL_ADDRESS", self.temporal_address),
+            )
+            if value is not None
+        ]
+
+    @property
+    def is_development(self) -> bool:
+        """Development: said explicitly, or left at the default while every server is embedded."""
+        if self.environment != "development":
+            return False
+        return "environment" in self.model_fields_set or not self._configured_servers()
+
+    @property
+    def development_secrets_allowed(self) -> bool:
+        """The development secrets may sign: in development, or in the test suite's own servers."""
+        return self.is_development or self.environment == "test"
 
     @property
     def embedded_postgres(self) -> bool:
@@ -107,7 +160,32 @@ class Settings(BaseSettings):
         return self.temporal_address is None
 
 
+class SettingsError(SystemExit):
+    """The environment's configuration is refused; the message names each variable and why.
+
+    A `SystemExit`, so that a process refusing to start prints the message, not a stack.
+    """
+
+
+def describe(error: ValidationError) -> str:
+    """One line per refused setting, each naming its environment variable."""
+    lines = []
+    for item in error.errors():
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if item["loc"]:
+            name = "_".join(str(part) for part in item["loc"]).upper()
+            lines.append(f"{name}: {message}")
+        else:
+            lines.extend(message.split("; "))
+    return "refusing to start, the configuration is unsafe or invalid:\n" + "\n".join(
+        f"  - {line}" for line in lines
+    )
+
+
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings."""
-    return Settings()
+    """The process-wide settings; an unsafe or invalid configuration stops the process."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe(exc)) from None

@@ -111,6 +111,9 @@ class Pack(ABC):
     default_materiality: tuple[Decimal, Decimal] | None = None
     default_rule: Rule = Rule("eba.default", "CRR Art. 178(1)(b); Delegated Regulation (EU) 2018/171")
     stay_rule: Rule = Rule("bankruptcy.stay", "")
+    # A staff close as charged off: from this many days past due (and, under the CRR, in default).
+    charge_off_days: int = 180
+    charge_off_rule: Rule = Rule("charge_off", "servicing policy")
     proof_of_claim_days: int = 70
     proof_of_claim_rule: Rule = Rule("bankruptcy.proof_of_claim", "")
     proof_of_claim_document: str | None = None  # a cover sheet rendered for staff to file

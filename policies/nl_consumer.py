@@ -31,6 +31,10 @@ R = {
     "window": Rule(f"{P}.contact.window", "servicing policy: 08:00-21:00 local time"),
     "sms_cap": Rule(f"{P}.contact.sms_frequency", "servicing policy: 3 text messages in 7 days"),
     "email_cap": Rule(f"{P}.contact.email_frequency", "servicing policy: 5 e-mails in 7 days"),
+    "charge_off": Rule(
+        f"{P}.charge_off",
+        "CRR Art. 178; IFRS 9 5.4.4, B5.4.9 (write-off); servicing policy: 180 days past due in default",
+    ),
 }
 
 # (upper bound of the band, rate) for the WIK scale; the minimum is €40 and the maximum €6,775.
@@ -170,6 +174,7 @@ NL_CONSUMER = NlConsumer(
     default_rule=R["default"],
     forbearance_rule=R["forbearance"],
     stay_rule=R["stay"],
+    charge_off_rule=R["charge_off"],
     proof_of_claim_days=30,
     proof_of_claim_rule=R["claim"],
 )

@@ -44,6 +44,11 @@ R = {
     "sms_cap": Rule(f"{P}.contact.sms_frequency", "servicing policy: 3 text messages in 7 days"),
     "email_cap": Rule(f"{P}.contact.email_frequency", "servicing policy: 5 e-mails in 7 days"),
     "promise": Rule(f"{P}.promise_to_pay", "12 CFR 1006.34 (no waiver of rights); servicing policy"),
+    "charge_off": Rule(
+        f"{P}.charge_off",
+        "FFIEC Uniform Retail Credit Classification and Account Management Policy, 65 FR 36903"
+        " (2000): residential real estate at 180 days past due",
+    ),
 }
 
 
@@ -234,6 +239,7 @@ US_MORTGAGE = UsMortgage(
     late_application_rule=R["late_application"],
     forbearance_rule=R["forbearance"],
     stay_rule=R["stay"],
+    charge_off_rule=R["charge_off"],
     proof_of_claim_days=70,
     proof_of_claim_rule=R["proof_of_claim"],
     proof_of_claim_document="proof_of_claim_cover",

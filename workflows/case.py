@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from policies import Pack, Rule, Step, StepKind, get_pack
     from policies.base import material_arrears
     from policies.calendar import add_months
+    from policies.closing import APPROVAL_SLA_DAYS, CLOSE_RULE, FOUR_EYES_RULE, CloseFacts, close_refusal
     from workflows import search
     from workflows.dto import (
         ActionInput,
@@ -39,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         CaseInput,
         CaseMemory,
         CaseState,
+        CloseProposal,
         CloseRequest,
         ContactRecord,
         ForbearanceRequest,
@@ -103,13 +105,13 @@ DECISIONS: dict[str, set[str]] = {
     "forbearance_assessment": {"offered", "not_appropriate", "declined_by_borrower"},
     "fee_notice": {"filed"},
     "offer_acceptance": {"accepted", "declined"},
+    "close_approval": {"approve", "reject"},
 }
 HOLD_RULES = {
     "dispute": Rule("hold.dispute", "12 CFR 1006.34(c)(3); 15 U.S.C. 1692g(b)"),
     "cease": Rule("hold.cease_communication", "12 CFR 1006.6(c); 15 U.S.C. 1692c(c)"),
     "scra": Rule("hold.scra", "50 U.S.C. 3953(c)"),
 }
-CLOSE_RULE = Rule("case.closed_by_supervisor", "servicing policy: supervisor decision")
 CURE_RULE = Rule("case.cure", "arrears paid in full")
 
 
@@ -1374,7 +1376,13 @@ class CaseWorkflow:
         task.status = "done"
         task.decision = decision.decision
         task.decided_by = decision.by
-        self._decisions[decision.task] = decision
+        proposal = self._m.close_proposal
+        if task.kind == "close_approval" and proposal is not None:
+            self._m.close_proposal = None
+            if decision.decision == "approve":
+                self._close(proposal.outcome, proposal.by, f"{proposal.reason} (approved by {decision.by})")
+        else:
+            self._decisions[decision.task] = decision
         self._version += 1
         await self._activity(
             "finish_task",
@@ -1412,13 +1420,44 @@ class CaseWorkflow:
                 raise ApplicationError("the appeal must be decided by someone other than the first decider")
         if task.kind == "scra_check" and decision.decision == "active" and decision.service_end is None:
             raise ApplicationError("active duty needs service_end")
+        if task.kind == "close_approval":
+            self._validate_close_approval(decision)
+
+    def _validate_close_approval(self, decision: TaskDecision) -> None:
+        proposal = self._m.close_proposal
+        if proposal is None or proposal.task != decision.task:
+            raise ApplicationError("no close awaits approval under this task")
+        if decision.role != "supervisor":
+            raise ApplicationError(f"a supervisor approves a close (rule {FOUR_EYES_RULE.id})")
+        if decision.by == proposal.by:
+            raise ApplicationError(
+                f"the close must be approved by someone other than {proposal.by} "
+                f"(rule {FOUR_EYES_RULE.id}: {FOUR_EYES_RULE.citation})"
+            )
+        if decision.decision == "approve":
+            self._require_open()
+            self._check_close(proposal.outcome, proposal.reason)  # the facts may have changed since
 
     @workflow.update
     async def close_case(self, request: CloseRequest) -> str:
-        """A supervisor closes the case with an outcome."""
-        self._interrupt_with(
-            Transition(None, f"closed by {request.by}: {request.reason}", request.outcome, 3)
-        )
+        """A supervisor closes the case with an outcome; with four eyes, a second approves it."""
+        if request.approval_required:
+            key = f"close_approval.{len(self._m.history)}.{workflow.now():%Y%m%d%H%M%S}"
+            self._m.close_proposal = CloseProposal(
+                outcome=request.outcome, by=request.by, reason=request.reason, at=workflow.now(), task=key
+            )
+            await self._staff_record(
+                request,
+                key=f"case.close.{request.outcome.value}.proposed",
+                kind="close",
+                rule=FOUR_EYES_RULE,
+                detail=request.reason,
+                role="supervisor",
+            )
+            due = self._today() + timedelta(days=APPROVAL_SLA_DAYS)
+            await self._task(key, "close_approval", FOUR_EYES_RULE, due, wait=False)
+            return f"close as {request.outcome.value} proposed: a second supervisor approves it"
+        self._close(request.outcome, request.by, request.reason)
         await self._staff_record(
             request,
             key=f"case.close.{request.outcome.value}",
@@ -1429,11 +1468,33 @@ class CaseWorkflow:
         )
         return f"closing as {request.outcome.value}"
 
+    def _close(self, outcome: CaseOutcome, by: str, reason: str) -> None:
+        self._interrupt_with(Transition(None, f"closed by {by}: {reason}", outcome, 3))
+
     @close_case.validator
     def _validate_close(self, request: CloseRequest) -> None:
         self._require_open()
+        if self._m.close_proposal is not None:
+            raise ApplicationError(
+                f"a close as {self._m.close_proposal.outcome.value} by {self._m.close_proposal.by} "
+                "awaits approval; approve or reject it first"
+            )
         if self._m.stay is not None and request.outcome is not CaseOutcome.TRANSFERRED:
             raise ApplicationError("during a bankruptcy stay a case can only be transferred")
+        self._check_close(request.outcome, request.reason)
+
+    def _check_close(self, outcome: CaseOutcome, reason: str) -> None:
+        """Refuse an outcome the case's facts do not show, with the rule (the reports count it)."""
+        facts = CloseFacts(
+            arrears=self._m.arrears,
+            fees=self._m.fees,
+            days_past_due=self._days_past_due(),
+            sale_held="foreclosure.sale_held" in self._m.done,
+            defaulted=self._m.eba.defaulted_on is not None,
+        )
+        refusal = close_refusal(self._pack, outcome, reason, facts)
+        if refusal is not None:
+            raise ApplicationError(refusal, type="CloseRefused")
 
     def _require_open(self) -> None:
         if self._m.outcome is not None or (self._interrupt is not None and self._interrupt.outcome):
@@ -1468,6 +1529,7 @@ class CaseWorkflow:
             history=list(self._m.history),
             stay_periods=list(self._m.stays),
             application_periods=list(self._m.applications_pending),
+            close_proposal=self._m.close_proposal,
         )
 
     @workflow.query

@@ -110,6 +110,19 @@ class TaskDecision(Staff):
 
 class CloseRequest(Staff):
     outcome: CaseOutcome
+    approval_required: bool = Field(
+        default=False, description="four eyes: the close waits for a second supervisor's approval"
+    )
+
+
+class CloseProposal(BaseModel):
+    """A close that waits for a second supervisor (four eyes)."""
+
+    outcome: CaseOutcome
+    by: str
+    reason: str
+    at: datetime
+    task: str  # the approval task's key
 
 
 # ---------------------------------------------------------------- workflow input and memory
@@ -229,6 +242,7 @@ class CaseMemory(BaseModel):
     enforcement_started: date | None = None
     history: list[StageChange] = Field(default_factory=list)
     resume_stage: CaseStage | None = None
+    close_proposal: CloseProposal | None = None
 
 
 class CaseInput(BaseModel):
@@ -272,6 +286,7 @@ class CaseState(BaseModel):
     history: list[StageChange]
     stay_periods: list[Period]
     application_periods: list[Period] = Field(description="complete applications pending decision")
+    close_proposal: CloseProposal | None = Field(default=None, description="a close awaiting approval")
 
 
 # ---------------------------------------------------------------- activity inputs

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Integer, and_, case, cast, func
 from sqlmodel import col, select
 
 from api.access import CaseReader, CaseWorker, DocumentReader, Supervisor, borrower_view, visible_cases
-from api.deps import DatabaseDep, TemporalDep
+from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from api.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized, error_responses
 from api.models import AuditEventOut, Page, event_out
 from api.service import Accepted, ShortText, Text, actor, load_case, state, update
@@ -532,6 +532,16 @@ async def set_hold(
     "/{case_id}/close", summary="Close the case with an outcome (supervisor)", responses=ACTION_ERRORS
 )
 async def close_case(
-    case_id: uuid.UUID, body: CloseIn, principal: Supervisor, db: DatabaseDep, client: TemporalDep
+    case_id: uuid.UUID,
+    body: CloseIn,
+    principal: Supervisor,
+    db: DatabaseDep,
+    client: TemporalDep,
+    settings: SettingsDep,
 ) -> Accepted:
-    return await _act(db, client, principal, case_id, "close_case", CloseRequest(**_staff(principal, body)))
+    """Only the outcomes the case's facts show: `cured` and `paid_off` with nothing due,
+    `foreclosed` after the sale, `charged_off` by the pack's rule; a refusal names the rule.
+    Where the servicer requires four eyes, the close waits for a second supervisor, who decides
+    the `close_approval` task."""
+    request = CloseRequest(**_staff(principal, body), approval_required=settings.close_requires_approval)
+    return await _act(db, client, principal, case_id, "close_case", request)
