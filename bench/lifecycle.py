@@ -249,6 +249,7 @@ async def worker_load(db: Database, url: str, address: str, cases: int, log: Pat
     queue = f"bench-{uuid.uuid4()}"
     env = {
         **os.environ,
+        "ENVIRONMENT": "test",
         "DATABASE_URL": url,
         "TEMPORAL_ADDRESS": address,
         "TEMPORAL_TASK_QUEUE": queue,
@@ -256,6 +257,7 @@ async def worker_load(db: Database, url: str, address: str, cases: int, log: Pat
     }
     settings = Settings(
         _env_file=None,
+        environment="test",
         database_url=url,
         temporal_address=address,
         worker_max_cached_workflows=max(cases, 1000),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,6 +22,10 @@ from arrears.runtime import wait_for_temporal
 from arrears.settings import Settings
 from arrears.temporal import build_worker, ensure_search_attributes
 from tests.servers import SmsGatewayFake, SmtpServer, SmtpSink
+
+# The suite's servers are its own throwaway ones: every process it starts (the CLI, workers)
+# runs as ENVIRONMENT=test, which keeps the development secrets with a configured server.
+os.environ.setdefault("ENVIRONMENT", "test")
 
 
 @pytest.fixture(scope="session")
