@@ -22,7 +22,7 @@ from temporalio import activity
 
 from activities.cases import append_action
 from arrears import audit, documents
-from arrears.channels import Channels, Email, PermanentDeliveryError, message_id
+from arrears.channels import Channels, Email, PermanentDeliveryError, failure, message_id
 from arrears.db import Database
 from models.borrowers import Borrower
 from models.cases import Case
@@ -266,7 +266,7 @@ class MessageActivities:
                 },
             )
             return await self.channels.sms.send(to=borrower.phone, text=text, reference=msg.message_id)
-        raise PermanentDeliveryError(f"no delivery for channel {msg.channel.value}")
+        raise failure("channel_unsupported", permanent=True)
 
     def all(self) -> list[Callable[..., Awaitable[Any]]]:
         """Every activity of this class, for worker registration."""

@@ -6,6 +6,7 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -39,7 +40,12 @@ class Received:
 
 @dataclass
 class SmtpSink:
-    """What a real SMTP server (aiosmtpd) on 127.0.0.1 received; `delay` slows each DATA down."""
+    """What a real SMTP server (aiosmtpd) on 127.0.0.1 received; `delay` slows each DATA down.
+
+    A refusing server: `rcpt_reply` answers RCPT TO for an address and `data_reply` the end of
+    DATA for the envelope's recipients, with a reply line such as "550 5.1.1 <addr>: unknown"
+    (None accepts). Real servers echo the address like that.
+    """
 
     delay: float = 0.0
     port: int = 0
@@ -47,13 +53,23 @@ class SmtpSink:
     phase: str = "idle"  # idle | envelope | accepted (DATA in, reply pending)
     replied_at: float = 0.0
     data_started: threading.Event = field(default_factory=threading.Event)
+    rcpt_reply: Callable[[str], str | None] | None = None
+    data_reply: Callable[[list[str]], str | None] | None = None
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         self.phase = "envelope"
+        refusal = self.rcpt_reply(address) if self.rcpt_reply else None
+        if refusal is not None:
+            self.phase = "idle"
+            return refusal
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        refusal = self.data_reply(list(envelope.rcpt_tos)) if self.data_reply else None
+        if refusal is not None:
+            self.phase = "idle"
+            return refusal
         # The message is complete here: a real server has accepted it once it is stored.
         self.received.append(
             Received(
@@ -88,10 +104,17 @@ class SmtpServer:
 
 @dataclass
 class SmsGatewayFake:
-    """An SMS gateway over real HTTP: records each POST and answers with an ID."""
+    """An SMS gateway over real HTTP: records each POST and answers with an ID.
+
+    `reply` answers a request body with (status, JSON body) instead, as a refusing gateway
+    does (a 400 whose body echoes the number); `delay` stalls each answer, a slow gateway.
+    """
 
     requests: list[dict[str, Any]] = field(default_factory=list)
     status: int = 200
+    reply: Callable[[dict[str, Any]], tuple[int, Any]] | None = None
+    delay: float = 0.0
+    request_started: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         fake = self
@@ -100,8 +123,14 @@ class SmsGatewayFake:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.requests.append({"body": body, "headers": dict(self.headers), "path": self.path})
-                payload = json.dumps({"id": f"sms-{len(fake.requests)}"}).encode()
-                self.send_response(fake.status)
+                fake.request_started.set()
+                if fake.delay:
+                    time.sleep(fake.delay)
+                status, answer = (
+                    fake.reply(body) if fake.reply else (fake.status, {"id": f"sms-{len(fake.requests)}"})
+                )
+                payload = json.dumps(answer).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
