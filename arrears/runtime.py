@@ -16,7 +16,7 @@ from arrears.db import Database
 from arrears.embedded import EmbeddedPostgres, TemporalDevServer
 from arrears.intake import IntakeService
 from arrears.settings import Settings
-from arrears.temporal import connect
+from arrears.temporal import PLAIN, TemporalAccess, connect
 
 log = logging.getLogger(__name__)
 DATABASE_NAME = "arrears"
@@ -63,15 +63,32 @@ def embedded_stack(settings: Settings, *, start_temporal: bool = True) -> Iterat
             postgres.stop()
 
 
-async def wait_for_temporal(address: str, namespace: str, wait_seconds: float = 60.0) -> Client:
-    """Connect once the frontend answers and the namespace exists."""
+# rustls' words for a handshake that can never succeed: waiting would not cure them.
+_TLS_FAILURES = (
+    "InvalidContentType",
+    "InvalidCertificate",
+    "InvalidMessage",
+    "AlertReceived",
+    "HandshakeFailure",
+)
+
+
+async def wait_for_temporal(
+    address: str, namespace: str, wait_seconds: float = 60.0, *, access: TemporalAccess = PLAIN
+) -> Client:
+    """Connect once the frontend answers and the namespace exists; a TLS mismatch fails at once."""
     deadline = asyncio.get_running_loop().time() + wait_seconds
     while True:
         try:
-            client = await connect(address, namespace)
+            client = await connect(address, namespace, access)
             await client.count_workflows()
             return client
         except (RuntimeError, RPCError) as exc:
+            if any(word in str(exc) for word in _TLS_FAILURES):
+                raise RuntimeError(
+                    f"TLS to Temporal at {address} failed (check TEMPORAL_TLS_CA, TEMPORAL_TLS_CERT, "
+                    f"TEMPORAL_TLS_KEY, TEMPORAL_TLS_SERVER_NAME, and that the frontend speaks TLS): {exc}"
+                ) from exc
             if asyncio.get_running_loop().time() > deadline:
                 raise RuntimeError(f"Temporal at {address} is not reachable: {exc}") from exc
             await asyncio.sleep(0.25)
@@ -96,7 +113,11 @@ async def services(
         await asyncio.to_thread(migrate.upgrade, endpoints.database_url)
     db = Database(endpoints.database_url, role=settings.database_role or None)
     try:
-        client = await wait_for_temporal(endpoints.temporal_address, settings.temporal_namespace)
+        client = await wait_for_temporal(
+            endpoints.temporal_address,
+            settings.temporal_namespace,
+            access=TemporalAccess.from_settings(settings),
+        )
         intake = IntakeService(db, client, task_queue=settings.temporal_task_queue)
         yield Services(settings=settings, db=db, client=client, intake=intake)
     finally:

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SIGNING_KEY = "arrears-development-signing-key-change-me"
@@ -36,6 +36,27 @@ class Settings(BaseSettings):
     )
     temporal_address: str | None = Field(
         default=None, description="host:port of a Temporal frontend; unset means the dev server."
+    )
+    temporal_tls: bool | None = Field(
+        default=None,
+        description="TLS to the frontend. Unset: on when any TEMPORAL_TLS_* file or TEMPORAL_API_KEY is "
+        "set. true: on (the system's CAs unless TEMPORAL_TLS_CA). false: refused beside a key or file.",
+    )
+    temporal_tls_cert: FilePath | None = Field(
+        default=None, description="Client certificate (PEM) for mTLS; goes with TEMPORAL_TLS_KEY."
+    )
+    temporal_tls_key: FilePath | None = Field(
+        default=None, description="The client certificate's private key (PEM); goes with TEMPORAL_TLS_CERT."
+    )
+    temporal_tls_ca: FilePath | None = Field(
+        default=None, description="CA (PEM) that signed the frontend's certificate; unset: the system's CAs."
+    )
+    temporal_tls_server_name: str | None = Field(
+        default=None,
+        description="Name on the frontend's certificate, where it differs from the address's host.",
+    )
+    temporal_api_key: SecretStr | None = Field(
+        default=None, description="API key (Temporal Cloud); always sent over TLS, never in clear text."
     )
     temporal_namespace: str = "default"
     temporal_task_queue: str = "arrears-cases"
@@ -93,9 +114,22 @@ class Settings(BaseSettings):
         default=False, description="Four eyes: a supervisor's close waits for a second supervisor's approval."
     )
 
+    @field_validator(
+        "temporal_tls_cert",
+        "temporal_tls_key",
+        "temporal_tls_ca",
+        "temporal_tls_server_name",
+        "temporal_api_key",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # compose files and secret stores hand over "" for a variable they leave out
+        return None if value == "" else value
+
     @model_validator(mode="after")
     def _fail_closed(self) -> Settings:
-        problems = self._secret_problems()
+        problems = self._secret_problems() + self._temporal_problems()
         rs256 = self.environment == "production" and self.jwt_algorithm == "RS256"
         if rs256 and not (self.jwt_public_key or self.jwt_jwks_url):
             problems.append("JWT_PUBLIC_KEY or JWT_JWKS_URL is required for RS256")
@@ -126,6 +160,47 @@ class Settings(BaseSettings):
                     f"(it is {len(value.encode())})"
                 )
         return problems
+
+    def _temporal_problems(self) -> list[str]:
+        problems = []
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            problems.append(
+                "TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both for mTLS, or neither"
+            )
+        if self.temporal_tls is False and self._temporal_tls_asked():
+            problems.append(
+                "TEMPORAL_TLS=false contradicts TEMPORAL_API_KEY or a TEMPORAL_TLS_* setting: "
+                "an API key or a client certificate never travels in clear text"
+            )
+        if self.temporal_address is None and (self.temporal_tls or self._temporal_tls_asked()):
+            problems.append(
+                "TEMPORAL_TLS* and TEMPORAL_API_KEY need TEMPORAL_ADDRESS: the embedded dev server "
+                "speaks plain text on 127.0.0.1"
+            )
+        client_auth = self.temporal_tls_cert is not None or self.temporal_api_key is not None
+        if self.environment == "production" and self.temporal_address is not None and not client_auth:
+            problems.append(
+                "TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY (mTLS) or TEMPORAL_API_KEY is required in "
+                "production: whoever reaches an open frontend can signal any case, a forged payment too"
+            )
+        return problems
+
+    def _temporal_tls_asked(self) -> bool:
+        return any(
+            value is not None
+            for value in (
+                self.temporal_tls_cert,
+                self.temporal_tls_key,
+                self.temporal_tls_ca,
+                self.temporal_tls_server_name,
+                self.temporal_api_key,
+            )
+        )
+
+    @property
+    def temporal_tls_enabled(self) -> bool:
+        """Whether clients speak TLS to the frontend: asked for, or implied by a key or a TLS file."""
+        return self.temporal_tls if self.temporal_tls is not None else self._temporal_tls_asked()
 
     def _configured_servers(self) -> list[str]:
         return [

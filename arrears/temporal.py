@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -18,7 +20,7 @@ from temporalio.client import (
     ScheduleSpec,
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -29,6 +31,7 @@ from activities.reports import ReportActivities
 from activities.tasks import TaskActivities
 from arrears.channels import NO_CHANNELS, Channels
 from arrears.db import Database
+from arrears.settings import Settings
 from workflows import search
 from workflows.case import CaseWorkflow
 from workflows.printing import PRINT_SCHEDULE_ID, PrintBatchWorkflow
@@ -68,9 +71,50 @@ async def ensure_search_attributes(client: Client) -> list[str]:
     return sorted(missing)
 
 
-async def connect(address: str, namespace: str) -> Client:
-    """A client that speaks pydantic models on the wire."""
-    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+@dataclass(frozen=True, slots=True)
+class TemporalAccess:
+    """How a client reaches the frontend: TLS (mutual, with a client certificate) and an API key."""
+
+    tls: TLSConfig | bool = False
+    api_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TemporalAccess:
+        """The one place the TLS files and the API key are read; worker, API and CLI connect with it.
+
+        An API key turns TLS on by itself (the system's CAs unless TEMPORAL_TLS_CA): a key sent in
+        clear text would be a key given away. The settings refuse TEMPORAL_TLS=false beside one.
+        """
+        api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+        if not settings.temporal_tls_enabled:
+            return cls(tls=False, api_key=None)
+
+        def read(path: Path | None) -> bytes | None:
+            return path.read_bytes() if path is not None else None
+
+        return cls(
+            tls=TLSConfig(
+                server_root_ca_cert=read(settings.temporal_tls_ca),
+                client_cert=read(settings.temporal_tls_cert),
+                client_private_key=read(settings.temporal_tls_key),
+                domain=settings.temporal_tls_server_name,
+            ),
+            api_key=api_key,
+        )
+
+
+PLAIN = TemporalAccess()  # the embedded dev server and the test servers
+
+
+async def connect(address: str, namespace: str, access: TemporalAccess = PLAIN) -> Client:
+    """A client that speaks pydantic models on the wire, over TLS when `access` says so."""
+    return await Client.connect(
+        address,
+        namespace=namespace,
+        data_converter=pydantic_data_converter,
+        tls=access.tls,
+        api_key=access.api_key,
+    )
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:

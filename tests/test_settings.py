@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -142,3 +143,82 @@ def test_the_process_refuses_to_start_and_names_the_variable() -> None:
     assert done.returncode != 0
     assert "JWT_SIGNING_KEY" in done.stderr and "PAYMENTS_WEBHOOK_SECRET" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout  # a message, not a stack
+
+
+@pytest.fixture
+def pem(tmp_path: Path) -> Path:
+    """Any readable file stands for a PEM here; the TLS tests use real ones."""
+    path = tmp_path / "some.pem"
+    path.write_text("-----BEGIN CERTIFICATE-----\n")
+    return path
+
+
+def test_a_client_certificate_needs_its_key_and_the_key_its_certificate(pem: Path) -> None:
+    base: dict[str, Any] = {
+        "_env_file": None,
+        "environment": "development",
+        "temporal_address": "temporal.internal:7233",
+    }
+    with pytest.raises(ValidationError, match="TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together"):
+        Settings(**base, temporal_tls_cert=pem)
+    with pytest.raises(ValidationError, match="TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together"):
+        Settings(**base, temporal_tls_key=pem)
+    both = Settings(**base, temporal_tls_cert=pem, temporal_tls_key=pem)
+    assert both.temporal_tls_enabled
+
+
+def test_a_missing_tls_file_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "development")
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "temporal.internal:7233")
+    monkeypatch.setenv("TEMPORAL_TLS_CA", str(tmp_path / "nowhere.pem"))
+    with pytest.raises(ValidationError, match="temporal_tls_ca"):
+        Settings(_env_file=None)
+
+
+def test_an_api_key_turns_tls_on_and_refuses_to_go_without_it(pem: Path) -> None:
+    base: dict[str, Any] = {
+        "_env_file": None,
+        "environment": "development",
+        "temporal_address": "ns.acct.tmprl.cloud:7233",
+    }
+    keyed = Settings(**base, temporal_api_key="a-key-from-the-cloud")
+    assert keyed.temporal_tls_enabled
+    with pytest.raises(ValidationError, match="TEMPORAL_TLS=false"):
+        Settings(**base, temporal_api_key="a-key-from-the-cloud", temporal_tls=False)
+    with pytest.raises(ValidationError, match="TEMPORAL_TLS=false"):
+        Settings(**base, temporal_tls_ca=pem, temporal_tls=False)
+    plain = Settings(**base)
+    assert not plain.temporal_tls_enabled
+    assert Settings(**base, temporal_tls=True).temporal_tls_enabled
+
+
+def test_tls_and_api_key_need_a_configured_cluster(pem: Path) -> None:
+    with pytest.raises(ValidationError, match="need TEMPORAL_ADDRESS"):
+        Settings(_env_file=None, temporal_api_key="a-key-from-the-cloud")
+    with pytest.raises(ValidationError, match="need TEMPORAL_ADDRESS"):
+        Settings(_env_file=None, temporal_tls_cert=pem, temporal_tls_key=pem)
+
+
+def test_production_refuses_an_open_frontend(pem: Path) -> None:
+    base: dict[str, Any] = {
+        "_env_file": None,
+        "environment": "production",
+        "jwt_signing_key": REAL_KEY,
+        "payments_webhook_secret": REAL_SECRET,
+        "temporal_address": "temporal.internal:7233",
+    }
+    with pytest.raises(
+        ValidationError, match=r"TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY \(mTLS\) or TEMPORAL_API_KEY"
+    ):
+        Settings(**base)
+    with pytest.raises(ValidationError, match="TEMPORAL_API_KEY"):
+        Settings(**base, temporal_tls=True, temporal_tls_ca=pem)  # TLS, but anyone may connect
+    Settings(**base, temporal_tls_cert=pem, temporal_tls_key=pem, temporal_tls_ca=pem)
+    Settings(**base, temporal_api_key="a-key-from-the-cloud")
+
+
+def test_empty_tls_variables_are_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "TEMPORAL_TLS_CA", "TEMPORAL_API_KEY"):
+        monkeypatch.setenv(name, "")
+    settings = Settings(_env_file=None)
+    assert settings.temporal_api_key is None and not settings.temporal_tls_enabled
