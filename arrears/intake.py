@@ -9,8 +9,6 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,6 +27,7 @@ from models.borrowers import Borrower
 from models.cases import Case
 from models.enums import CaseStatus, PolicyPack
 from models.loans import DelinquencySnapshot, Loan
+from models.values import BoundedDate, Money
 from policies import get_pack
 from workflows.case import workflow_id
 from workflows.dto import CaseInput
@@ -57,14 +56,14 @@ class DelinquencyRecord(BaseModel):
     policy_pack: PolicyPack
     product: str = Field(min_length=1, max_length=64)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    principal: Decimal = Field(ge=0, max_digits=16, decimal_places=2)
-    balance: Decimal = Field(ge=0, max_digits=16, decimal_places=2)
-    arrears: Decimal = Field(ge=0, max_digits=16, decimal_places=2)
-    installment: Decimal = Field(ge=0, max_digits=16, decimal_places=2)
+    principal: Money
+    balance: Money
+    arrears: Money
+    installment: Money
     due_day: int = Field(ge=1, le=28)
-    next_due_date: date
+    next_due_date: BoundedDate
     days_past_due: int = Field(ge=0, le=36500)
-    as_of: date
+    as_of: BoundedDate
     team: str = Field(default="default", min_length=1, max_length=64)
 
     @field_validator("*", mode="before")

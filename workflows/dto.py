@@ -10,8 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from models.enums import CaseOutcome, CaseStage, Channel, PolicyPack, Segment
-
-Money = Decimal
+from models.values import BoundedDate, Money, PositiveMoney
 
 
 # ---------------------------------------------------------------- staff and outside facts
@@ -29,7 +28,7 @@ class PaymentSignal(BaseModel):
     """A payment reported by the loan system."""
 
     external_id: str = Field(min_length=1, max_length=100)
-    amount: Decimal = Field(gt=0)
+    amount: PositiveMoney
     currency: str
     received_at: datetime
 
@@ -40,14 +39,14 @@ class ContactRecord(Staff):
 
 
 class PromiseToPay(Staff):
-    amount: Decimal = Field(gt=0)
-    due: date
+    amount: PositiveMoney
+    due: BoundedDate
 
 
 class LossMitigationApplication(Staff):
-    received_on: date
+    received_on: BoundedDate
     complete: bool
-    sale_date: date | None = None
+    sale_date: BoundedDate | None = None
 
 
 class Appeal(Staff):
@@ -57,33 +56,33 @@ class Appeal(Staff):
 class ForbearanceRequest(Staff):
     kind: Literal["pause", "reduced"]
     months: int = Field(ge=1, le=24)
-    reduced_amount: Decimal | None = Field(default=None, ge=0)
+    reduced_amount: Money | None = None
 
 
 class BankruptcyFiling(Staff):
     chapter: Literal[7, 11, 12, 13] = 13
     court_case: str = Field(min_length=1, max_length=64)
-    filed_on: date
+    filed_on: BoundedDate
     prior_dismissed_within_year: int = Field(default=0, ge=0, le=20)
 
 
 class BankruptcyResolution(Staff):
     kind: Literal["relief", "dismissal", "discharge"]
-    on: date
+    on: BoundedDate
 
 
 class PaymentChange(Staff):
     """A new installment amount during a chapter 13 case (FRBP 3002.1(b))."""
 
-    new_amount: Decimal = Field(gt=0)
-    effective_on: date
+    new_amount: PositiveMoney
+    effective_on: BoundedDate
 
 
 class PostPetitionFee(Staff):
     """A fee incurred after the petition in a chapter 13 case (FRBP 3002.1(c))."""
 
-    amount: Decimal = Field(gt=0)
-    incurred_on: date
+    amount: PositiveMoney
+    incurred_on: BoundedDate
     description: str = Field(min_length=1, max_length=200)
 
 
@@ -91,13 +90,14 @@ class HoldChange(Staff):
     kind: Literal["dispute", "cease", "scra"]
     active: bool
     channels: list[Channel] = Field(default_factory=list)  # dispute/cease: empty means all
-    until: date | None = None  # scra: end of military service
+    until: BoundedDate | None = None  # scra: end of military service
 
 
 class PlanTerms(BaseModel):
     kind: Literal["repayment_plan", "trial", "modification"]
     months: int = Field(default=6, ge=1, le=60)
-    amount: Decimal | None = Field(default=None, ge=0)
+    # what the borrower pays each month; the decision letter prints it
+    amount: PositiveMoney | None = None
 
 
 class TaskDecision(Staff):
@@ -105,7 +105,7 @@ class TaskDecision(Staff):
     decision: str
     plan: PlanTerms | None = None
     denial_reasons: list[str] = Field(default_factory=list)
-    service_end: date | None = None  # scra_check: end of active duty
+    service_end: BoundedDate | None = None  # scra_check: end of active duty
 
 
 class CloseRequest(Staff):

@@ -31,6 +31,7 @@ from models.enums import CaseOutcome, CaseStage, CaseStatus, Channel, MessageSta
 from models.loans import Loan
 from models.payments import Payment
 from models.tasks import Task
+from models.values import BoundedDate, Money, PositiveMoney
 from workflows.dto import (
     Appeal,
     BankruptcyFiling,
@@ -365,42 +366,42 @@ class ContactIn(Explained):
 
 
 class PromiseIn(Explained):
-    amount: Decimal = Field(gt=0, max_digits=16, decimal_places=2)
-    due: date
+    amount: PositiveMoney
+    due: BoundedDate
 
 
 class ApplicationIn(Explained):
-    received_on: date
+    received_on: BoundedDate
     complete: bool
-    sale_date: date | None = None
+    sale_date: BoundedDate | None = None
 
 
 class ForbearanceIn(Explained):
     kind: Literal["pause", "reduced"]
     months: int = Field(ge=1, le=24)
-    reduced_amount: Decimal | None = Field(default=None, ge=0, max_digits=16, decimal_places=2)
+    reduced_amount: Money | None = None
 
 
 class BankruptcyIn(Explained):
     chapter: Literal[7, 11, 12, 13] = 13
     court_case: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
-    filed_on: date
+    filed_on: BoundedDate
     prior_dismissed_within_year: int = Field(default=0, ge=0, le=20)
 
 
 class ResolutionIn(Explained):
     kind: Literal["relief", "dismissal", "discharge"]
-    on: date
+    on: BoundedDate
 
 
 class PaymentChangeIn(Explained):
-    new_amount: Decimal = Field(gt=0, max_digits=16, decimal_places=2)
-    effective_on: date
+    new_amount: PositiveMoney
+    effective_on: BoundedDate
 
 
 class FeeIn(Explained):
-    amount: Decimal = Field(gt=0, max_digits=16, decimal_places=2)
-    incurred_on: date
+    amount: PositiveMoney
+    incurred_on: BoundedDate
     description: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 
@@ -408,7 +409,7 @@ class HoldIn(Explained):
     kind: Literal["dispute", "cease", "scra"]
     active: bool
     channels: list[Channel] = Field(default_factory=list, max_length=4)
-    until: date | None = None
+    until: BoundedDate | None = None
 
 
 class CloseIn(Explained):

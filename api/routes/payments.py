@@ -13,11 +13,10 @@ import hmac
 import time
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 
@@ -29,6 +28,7 @@ from models.cases import Case
 from models.enums import CaseStatus
 from models.loans import Loan
 from models.payments import Payment
+from models.values import BoundedDateTime, PositiveMoney
 from workflows.dto import PaymentSignal
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"])
@@ -47,9 +47,9 @@ class PaymentIn(BaseModel):
     loan_id: str = Field(
         min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$", description="the loan's ID"
     )
-    amount: Decimal = Field(gt=0, max_digits=16, decimal_places=2)
+    amount: PositiveMoney
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    received_at: AwareDatetime
+    received_at: BoundedDateTime
 
 
 class PaymentReceipt(BaseModel):

@@ -19,6 +19,7 @@ from arrears.auth import Principal
 from arrears.reports import service
 from models.enums import PolicyPack, ReportFormat, ReportKind, Role
 from models.reports import Report
+from models.values import BoundedDate
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 ERRORS = error_responses(Unauthorized, Forbidden)
@@ -30,8 +31,8 @@ ReportRequester = Annotated[Principal, Depends(require_roles(Role.COMPLIANCE, Ro
 
 class ReportRequest(BaseModel):
     kind: ReportKind
-    period_start: date
-    period_end: date = Field(description="the last day of the period; it must be over")
+    period_start: BoundedDate
+    period_end: BoundedDate = Field(description="the last day of the period; it must be over")
     policy_pack: PolicyPack | None = Field(default=None, description="one pack, or every pack")
 
 

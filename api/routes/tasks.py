@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -25,6 +25,7 @@ from models.base import utcnow
 from models.cases import Case
 from models.enums import CaseStage, PolicyPack, Role, TaskStatus
 from models.tasks import Task
+from models.values import BoundedDate
 from workflows.dto import PlanTerms, TaskDecision
 
 router = APIRouter(prefix="/v1/tasks", tags=["work queue"])
@@ -266,7 +267,7 @@ class DecisionIn(BaseModel):
     reason: Text = Field(description="why, for the audit trail")
     plan: PlanTerms | None = None
     denial_reasons: list[Text] = Field(default_factory=list, max_length=20)
-    service_end: date | None = None
+    service_end: BoundedDate | None = None
 
 
 @router.post(
