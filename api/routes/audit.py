@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import uuid
@@ -21,7 +20,7 @@ from api.errors import Forbidden, Unauthorized, error_responses
 from api.models import AuditEventOut, Page, event_out
 from api.routes.cases import Limit, Offset
 from api.service import ShortText, actor
-from arrears import audit
+from arrears import audit, spreadsheet
 from arrears.db import Database
 from models.audit import AuditEvent
 
@@ -165,6 +164,7 @@ async def _rows(db: Database, where: list[ColumnElement[bool]], format: str) -> 
 
 
 def _csv_line(values: Sequence[object]) -> str:
+    """One CSV row; a value a spreadsheet would run as a formula goes out as text."""
     out = io.StringIO()
-    csv.writer(out).writerow(["" if v is None else v for v in values])
+    spreadsheet.writer(out).writerow(["" if v is None else v for v in values])
     return out.getvalue()

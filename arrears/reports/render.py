@@ -3,14 +3,13 @@ figures give the same bytes, so re-running a past period reproduces its files ex
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from arrears import documents
+from arrears import documents, spreadsheet
 from arrears.reports.figures import ReportData
 from models.enums import ReportFormat
 
@@ -53,9 +52,10 @@ def to_json(data: ReportData) -> bytes:
 
 
 def to_csv(data: ReportData) -> bytes:
-    """One CSV: each table under a header row of its own, the first column naming the table."""
+    """One CSV: each table under a header row of its own, the first column naming the table.
+    No cell runs as a formula in a spreadsheet (see `arrears.spreadsheet`)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = spreadsheet.writer(out)
     for number, table in enumerate(data.tables):
         if number:
             writer.writerow([])

