@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench bench-api bench-intake bench-lifecycle bench-reports clean
+.PHONY: install run test lint format bench bench-api bench-intake bench-lifecycle bench-reports bench-kills clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -31,7 +31,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: bench-intake bench-lifecycle bench-api bench-reports
+bench: bench-intake bench-lifecycle bench-api bench-reports bench-kills
 
 bench-intake: $(STAMP)
 	$(BIN)/python -m bench.intake
@@ -44,6 +44,9 @@ bench-api: $(STAMP)
 
 bench-reports: $(STAMP)
 	$(BIN)/python -m bench.reports
+
+bench-kills: $(STAMP)
+	$(BIN)/python -m bench.worker_kills
 
 clean:
 	rm -rf $(VENV) .arrears .pytest_cache .mypy_cache .ruff_cache
