@@ -28,7 +28,10 @@ from arrears.serve import serve
 from arrears.settings import Settings, get_settings
 from models.enums import PolicyPack, ReportKind, Role
 
-app = typer.Typer(help="Arrears: default-management case system.", no_args_is_help=True)
+# No local variables in tracebacks: they would print database URLs with their passwords.
+app = typer.Typer(
+    help="Arrears: default-management case system.", no_args_is_help=True, pretty_exceptions_show_locals=False
+)
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 report_app = typer.Typer(help="Regulator and investor reports.", no_args_is_help=True)
@@ -134,7 +137,10 @@ def migrate() -> None:
     from arrears import migrate as migrations
 
     with embedded_stack(get_settings(), start_temporal=False) as endpoints:
-        migrations.upgrade(endpoints.database_url)
+        if endpoints.migration_database_url is None:
+            err.print("[red]MIGRATION_DATABASE_URL is not set[/]: migrations run as the schema's owner")
+            raise typer.Exit(2)
+        migrations.upgrade(endpoints.migration_database_url)
     console.print("[green]schema is up to date[/]")
 
 
@@ -157,7 +163,8 @@ def import_(
 async def _import(file: Path, endpoints: Endpoints) -> int:
     content = file.read_text(encoding="utf-8-sig")
     rows = list(read_file(file.name, content))
-    async with services(get_settings(), endpoints) as svc:
+    settings = get_settings()  # a configured database is migrated by `arrears migrate`, as its owner
+    async with services(settings, endpoints, run_migrations=settings.embedded_postgres) as svc:
         with Progress(
             TextColumn("[bold]importing {task.description}"),
             BarColumn(),
@@ -202,7 +209,8 @@ def demo_(
 
 
 async def _demo(endpoints: Endpoints, *, force: bool) -> None:
-    async with services(get_settings(), endpoints) as svc:
+    settings = get_settings()
+    async with services(settings, endpoints, run_migrations=settings.embedded_postgres) as svc:
         if not force and not await demo.is_empty(svc.db):
             console.print("the database already has loans; nothing loaded (use --force)")
             return
@@ -243,10 +251,10 @@ def _as_dict(result: audit.Verification) -> dict[str, object]:
 
 @contextlib.asynccontextmanager
 async def _session(url: str) -> AsyncIterator[AsyncSession]:
-    """One unit of work for a one-off command, as the application role."""
+    """One unit of work for a one-off command, as the application's login."""
     from arrears.db import Database
 
-    db = Database(url, pool_size=1, role=get_settings().database_role or None)
+    db = Database(url, pool_size=1)
     try:
         async with db.session() as session:
             yield session
@@ -343,7 +351,7 @@ def report_generate(
 async def _report(url: str, params: reports.ReportParams, servicer: str) -> dict[str, tuple[bytes, str]]:
     from arrears.db import Database
 
-    db = Database(url, role=get_settings().database_role or None)
+    db = Database(url)
     try:
         report = await reports.generate(
             db, params, actor=audit.Actor("cli", "admin"), trigger="on_demand", servicer=servicer

@@ -41,8 +41,39 @@ def _port_open(host: str, port: int) -> bool:
     return False
 
 
+OWNER_ROLE = "arrears_owner"  # owns the database and its schema; only migrations log in as it
+APP_ROLE = "arrears_app"  # the application's login: owns nothing, member of nothing
+
+_ROLE_ATTRIBUTES = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+
+# Everything in schema public that the owner does not own yet, as (ALTER command, object).
+# Indexes, owned sequences and a table's row type follow their table.
+_FOREIGN_OBJECTS = """
+SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE'
+                      WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, c.oid::regclass::text
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'public' AND c.relowner <> %(owner)s::regrole
+   AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                   AND d.deptype IN ('a', 'i'))
+UNION ALL
+SELECT 'ROUTINE', p.oid::regprocedure::text
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE n.nspname = 'public' AND p.proowner <> %(owner)s::regrole AND p.prokind IN ('f', 'p')
+UNION ALL
+SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, t.oid::regtype::text
+  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+ WHERE n.nspname = 'public' AND t.typowner <> %(owner)s::regrole AND t.typtype IN ('e', 'd', 'r')
+"""
+
+
 class EmbeddedPostgres:
-    """A real PostgreSQL server on a Unix socket inside `pgdata`, so it never clashes on a port."""
+    """A real PostgreSQL server on a Unix socket inside `pgdata`, so it never clashes on a port.
+
+    It holds the production posture: `OWNER_ROLE` owns each database and runs the migrations,
+    the application logs in as `APP_ROLE`, which owns nothing and cannot become the owner. Both
+    log in without a password over the socket (trust), which only this machine's user reaches.
+    """
 
     def __init__(self, pgdata: Path, *, delete_on_stop: bool = False) -> None:
         self.pgdata = pgdata.resolve()
@@ -60,24 +91,76 @@ class EmbeddedPostgres:
         mode = "delete" if self.delete_on_stop else "stop"
         self._server = postgres_server.get_server(self.pgdata, cleanup_mode=mode)
 
-    def url(self, database: str = "postgres") -> str:
-        """A psycopg URL for a database on this server."""
+    def url(self, database: str = "postgres", *, user: str = "postgres") -> str:
+        """A psycopg URL for a database on this server, as `user` (by default the superuser)."""
         assert self._server is not None, "server not started"
-        uri: str = self._server.get_uri(database=database)
+        uri: str = self._server.get_postmaster_info().get_uri(user=user, database=database)
         return uri
 
-    def ensure_database(self, name: str) -> str:
-        """Create the database if missing; return its URL."""
+    def ensure_roles(self) -> None:
+        """Create the owner and the application roles if missing, and keep them powerless."""
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-            if not exists:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            for role in (OWNER_ROLE, APP_ROLE):
+                with contextlib.suppress(psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+                    conn.execute(sql.SQL("CREATE ROLE {}").format(sql.Identifier(role)))
+                conn.execute(sql.SQL("ALTER ROLE {} " + _ROLE_ATTRIBUTES).format(sql.Identifier(role)))
+            # the application's role is a member of no role: nothing to SET ROLE to
+            granted = conn.execute(
+                "SELECT roleid::regrole::text FROM pg_auth_members WHERE member = %s::regrole", (APP_ROLE,)
+            ).fetchall()
+            for (role,) in granted:
+                conn.execute(
+                    sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(role), sql.Identifier(APP_ROLE))
+                )
+
+    def ensure_database(self, name: str) -> str:
+        """Create the database (owned by `OWNER_ROLE`) if missing; return the owner's URL, for migrations."""
+        self.ensure_roles()
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT datdba::regrole::text FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
+            if row is None:
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                        sql.Identifier(name), sql.Identifier(OWNER_ROLE)
+                    )
+                )
                 # Local disk, not spinning rust: with the default (4.0) the planner scans the
                 # whole tasks table for a team's work queue instead of probing its index.
                 conn.execute(
                     sql.SQL("ALTER DATABASE {} SET random_page_cost = 1.1").format(sql.Identifier(name))
                 )
-        return self.url(name)
+            elif row[0] != OWNER_ROLE:
+                self._hand_over(name)
+                conn.execute(
+                    sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                        sql.Identifier(name), sql.Identifier(OWNER_ROLE)
+                    )
+                )
+        return self.url(name, user=OWNER_ROLE)
+
+    def app_url(self, name: str) -> str:
+        """The application's URL for a database made by `ensure_database`."""
+        return self.url(name, user=APP_ROLE)
+
+    def _hand_over(self, name: str) -> None:
+        """Give the owner role what an earlier version built as the superuser, in one transaction."""
+        log.info("handing database %s over to %s", name, OWNER_ROLE)
+        with psycopg.connect(self.url(name)) as conn:
+            for command, obj in conn.execute(_FOREIGN_OBJECTS, {"owner": OWNER_ROLE}).fetchall():
+                conn.execute(
+                    sql.SQL("ALTER {} {} OWNER TO {}").format(
+                        sql.SQL(command), sql.SQL(obj), sql.Identifier(OWNER_ROLE)
+                    )
+                )
+            # what the migrations granted for the superuser's future tables, now for the owner's
+            conn.execute(
+                sql.SQL(
+                    "ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA public"
+                    " GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}"
+                ).format(sql.Identifier(OWNER_ROLE), sql.Identifier(APP_ROLE))
+            )
 
     def stop(self) -> None:
         """Stop the server (and delete its data if so configured)."""

@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from arrears import migrate
-from arrears.db import Database
+from arrears.db import Database, login_posture
 from arrears.embedded import EmbeddedPostgres, TemporalDevServer
 from arrears.intake import IntakeService
 from arrears.settings import Settings
@@ -26,8 +26,9 @@ DATABASE_NAME = "arrears"
 class Endpoints:
     """Where the database and Temporal are, embedded or not."""
 
-    database_url: str
+    database_url: str  # the application's login
     temporal_address: str
+    migration_database_url: str | None = None  # the schema owner's; None: this process may not migrate
 
 
 @contextlib.contextmanager
@@ -39,9 +40,11 @@ def embedded_stack(settings: Settings, *, start_temporal: bool = True) -> Iterat
         if settings.database_url is None:
             postgres = EmbeddedPostgres(settings.data_dir / "pgdata")
             postgres.start()
-            database_url = postgres.ensure_database(DATABASE_NAME)
+            migration_url: str | None = postgres.ensure_database(DATABASE_NAME)
+            database_url = postgres.app_url(DATABASE_NAME)
         else:
             database_url = settings.database_url
+            migration_url = settings.migration_url
         if settings.temporal_address is not None:
             address = settings.temporal_address
         else:
@@ -55,7 +58,9 @@ def embedded_stack(settings: Settings, *, start_temporal: bool = True) -> Iterat
                     log_file=settings.data_dir / "temporal.log",
                 )
                 temporal.start()
-        yield Endpoints(database_url=database_url, temporal_address=address)
+        yield Endpoints(
+            database_url=database_url, temporal_address=address, migration_database_url=migration_url
+        )
     finally:
         if temporal is not None:
             temporal.stop()
@@ -94,6 +99,20 @@ async def wait_for_temporal(
             await asyncio.sleep(0.25)
 
 
+async def check_login(settings: Settings, db: Database) -> None:
+    """Refuse (warn, where local) a database login that could undo the audit trail."""
+    posture = await login_posture(db)
+    if not posture.problems:
+        return
+    message = (
+        f"DATABASE_URL logs in as {posture.login}, which is {'; '.join(posture.problems)}. "
+        "The application must log in as a role that owns nothing (arrears_app; README, Production)"
+    )
+    if not settings.is_local:
+        raise RuntimeError(message)
+    log.warning("%s", message)
+
+
 @dataclass(slots=True)
 class Services:
     """Connected services shared by the API and the worker of one process."""
@@ -108,11 +127,17 @@ class Services:
 async def services(
     settings: Settings, endpoints: Endpoints, *, run_migrations: bool = True
 ) -> AsyncIterator[Services]:
-    """Migrate, connect to PostgreSQL and Temporal, and build the services."""
+    """Migrate (as the schema's owner), connect to PostgreSQL and Temporal, and build the services."""
     if run_migrations:
-        await asyncio.to_thread(migrate.upgrade, endpoints.database_url)
-    db = Database(endpoints.database_url, role=settings.database_role or None)
+        if endpoints.migration_database_url is None:
+            raise RuntimeError(
+                "MIGRATION_DATABASE_URL is not set: migrations run as the schema's owner, "
+                "never as the application's login (DATABASE_URL)"
+            )
+        await asyncio.to_thread(migrate.upgrade, endpoints.migration_database_url)
+    db = Database(endpoints.database_url)
     try:
+        await check_login(settings, db)
         client = await wait_for_temporal(
             endpoints.temporal_address,
             settings.temporal_namespace,

@@ -27,12 +27,14 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".arrears"), description="Embedded servers' data (dev only).")
 
     database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; unset means the embedded PostgreSQL."
+        default=None,
+        description="SQLAlchemy URL the application logs in with: a role that owns nothing (arrears_app). "
+        "Unset means the embedded PostgreSQL.",
     )
-    database_role: str | None = Field(
-        default="arrears_app",
-        description="Role the application switches to after connecting (INSERT/SELECT on the audit "
-        "trail only); the login user must be a member. Empty: stay the login user.",
+    migration_database_url: str | None = Field(
+        default=None,
+        description="URL of the schema's owner, for migrations only. Unset: DATABASE_URL, in development "
+        "and test only; the embedded PostgreSQL has its own owner.",
     )
     temporal_address: str | None = Field(
         default=None, description="host:port of a Temporal frontend; unset means the dev server."
@@ -129,7 +131,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fail_closed(self) -> Settings:
-        problems = self._secret_problems() + self._temporal_problems()
+        problems = self._secret_problems() + self._database_problems() + self._temporal_problems()
         rs256 = self.environment == "production" and self.jwt_algorithm == "RS256"
         if rs256 and not (self.jwt_public_key or self.jwt_jwks_url):
             problems.append("JWT_PUBLIC_KEY or JWT_JWKS_URL is required for RS256")
@@ -149,7 +151,7 @@ class Settings(BaseSettings):
             if value == development_value:
                 if self.environment == "production":
                     problems.append(f"{name} must be set to a real secret in production")
-                elif not self.development_secrets_allowed:
+                elif not self.is_local:
                     problems.append(
                         f"{name} is the development secret while {configured} set: set a real "
                         f"secret of at least {MIN_SECRET_BYTES} bytes, or ENVIRONMENT=development explicitly"
@@ -160,6 +162,18 @@ class Settings(BaseSettings):
                     f"(it is {len(value.encode())})"
                 )
         return problems
+
+    def _database_problems(self) -> list[str]:
+        if self.migration_database_url is None:
+            return []
+        if self.database_url is None:
+            return ["MIGRATION_DATABASE_URL needs DATABASE_URL: the embedded PostgreSQL has its own owner"]
+        if self.migration_database_url == self.database_url and not self.is_local:
+            return [
+                "MIGRATION_DATABASE_URL and DATABASE_URL must log in as different roles: the schema's "
+                "owner migrates, the application logs in as a role that owns nothing"
+            ]
+        return []
 
     def _temporal_problems(self) -> list[str]:
         problems = []
@@ -220,9 +234,20 @@ class Settings(BaseSettings):
         return "environment" in self.model_fields_set or not self._configured_servers()
 
     @property
-    def development_secrets_allowed(self) -> bool:
-        """The development secrets may sign: in development, or in the test suite's own servers."""
+    def is_local(self) -> bool:
+        """Development (see `is_development`) or the test suite's own servers.
+
+        Local processes keep the development secrets, may migrate with DATABASE_URL, and are
+        warned rather than stopped when the database login could undo the audit trail.
+        """
         return self.is_development or self.environment == "test"
+
+    @property
+    def migration_url(self) -> str | None:
+        """What migrations log in with: MIGRATION_DATABASE_URL, or DATABASE_URL where local."""
+        if self.migration_database_url is not None:
+            return self.migration_database_url
+        return self.database_url if self.is_local else None
 
     @property
     def embedded_postgres(self) -> bool:

@@ -292,7 +292,7 @@ async def timed(repeat: int, work: Callable[[], Awaitable[Any]]) -> list[float]:
 
 
 async def measure(url: str, repeat: int) -> dict[str, Any]:
-    db = Database(url, role=None)
+    db = Database(url)
     conninfo = url.replace("postgresql+psycopg://", "postgresql://")
 
     async def baseline() -> None:

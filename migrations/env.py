@@ -17,9 +17,11 @@ def _url() -> str:
     if url is None:
         from arrears.settings import get_settings
 
-        url = get_settings().database_url
+        url = get_settings().migration_url  # the schema's owner, never the application's login
     if url is None:
-        raise SystemExit("DATABASE_URL is not set (use `arrears migrate`, which knows the embedded one)")
+        raise SystemExit(
+            "MIGRATION_DATABASE_URL is not set (use `arrears migrate`, which knows the embedded one)"
+        )
     return async_url(url)
 
 

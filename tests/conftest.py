@@ -37,15 +37,22 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostg
 
 
 @pytest.fixture(scope="session")
-def database_url(postgres: EmbeddedPostgres) -> str:
-    """The test database, its schema built by running the migrations."""
+def owner_database_url(postgres: EmbeddedPostgres) -> str:
+    """The test database as its owner, who built the schema by running the migrations."""
     url = postgres.ensure_database("arrears_test")
     migrate.upgrade(url)
     return url
 
 
 @pytest.fixture(scope="session")
+def database_url(postgres: EmbeddedPostgres, owner_database_url: str) -> str:
+    """The test database as the application logs in: a role that owns nothing."""
+    return postgres.app_url("arrears_test")
+
+
+@pytest.fixture(scope="session")
 async def db(database_url: str) -> AsyncIterator[Database]:
+    """The application's database, as the application's login role."""
     database = Database(database_url)
     yield database
     await database.dispose()

@@ -19,10 +19,12 @@ from models.audit import AuditEvent
 
 @pytest.fixture
 async def trail(postgres: EmbeddedPostgres) -> AsyncIterator[tuple[Database, str]]:
-    """A database of its own with ten events: these tests tamper with it as a superuser would."""
-    url = postgres.ensure_database(f"audit_{uuid.uuid4().hex[:8]}")
+    """A database of its own with ten events, the application's and the owner's URL: these tests
+    tamper with it as its owner (or a superuser) would."""
+    name = f"audit_{uuid.uuid4().hex[:8]}"
+    url = postgres.ensure_database(name)
     migrate.upgrade(url)
-    db = Database(url)
+    db = Database(postgres.app_url(name))
     for i in range(10):
         async with db.session() as session:
             await audit.append(session, actor=audit.SYSTEM, action="test.event", reason=f"event {i}")
@@ -47,7 +49,7 @@ async def test_the_application_role_may_not_update_delete_or_truncate(trail: tup
 
 async def test_even_the_owner_is_refused_by_the_triggers(trail: tuple[Database, str]) -> None:
     _, url = trail
-    owner = Database(url, role=None)
+    owner = Database(url)
     try:
         with pytest.raises(DBAPIError, match="append-only"):
             async with owner.session() as session:
@@ -57,7 +59,7 @@ async def test_even_the_owner_is_refused_by_the_triggers(trail: tuple[Database, 
 
 
 def _superuser_rewrite(url: str, sql: str) -> None:
-    """What a superuser can do: switch the triggers off, change history, switch them back on."""
+    """What the owner (or a superuser) can do: switch the triggers off, change history, switch them on."""
     with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
         triggers = ("audit_events_no_update_delete", "audit_events_no_truncate")
         for name in triggers:
@@ -82,7 +84,7 @@ async def test_a_consistent_rewrite_is_caught_by_the_checkpoint(trail: tuple[Dat
     assert point.seq == 10
     # rewrite event 6 and re-hash the chain from there: the chain alone looks intact again
     _superuser_rewrite(url, "UPDATE audit_events SET reason = 'forged' WHERE seq = 6")
-    owner = Database(url, role=None)
+    owner = Database(url)
     async with owner.session() as session:
         rows = (await session.execute(text("SELECT seq FROM audit_events WHERE seq >= 6 ORDER BY seq"))).all()
     prev = None
