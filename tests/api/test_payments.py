@@ -140,3 +140,43 @@ async def test_malformed_payment_is_422_with_the_field(client: httpx.AsyncClient
     response = await client.post("/v1/payments", content=body, headers=headers)
     assert response.status_code == 422
     assert response.json()["details"][0]["field"] == "body.amount"
+
+
+async def test_a_malformed_signature_header_is_401_never_500(
+    client: httpx.AsyncClient, auth: Auth, settings: Settings, db: Database
+) -> None:
+    loan_id, _ = await _loan(client, auth)
+    body = json.dumps(_payment(loan_id)).encode()
+    good = sign(settings.payments_webhook_secret.get_secret_value(), body, int(time.time()))
+    digest = good.split("v1=", 1)[1]
+    now = int(time.time())
+    before = await _counts(db)
+    malformed = [
+        "t=abc,v1=zz",
+        "garbage",
+        "t=1",
+        f"t={now}",
+        f"v1={digest}",
+        f"t={now},v1=zz",
+        f"t={now},v1={'g' * 64}",
+        f"t={now},v1={digest[:-1]}",
+        f"t={now},v1={digest.upper()}x",
+        "t=" + "9" * 190 + f",v1={digest}",
+        f"t=-{now},v1={digest}",
+        f"t=+{now},v1={digest}",
+        f"t= {now},v1={digest}",
+        ",,,=,==,t==,v1==",
+        f"t={now},t={now},v1={digest},v1=",
+        f"{good}," + "x" * 600,  # far longer than any signature
+        "t=\xb2\xb3,v1=" + digest,  # superscript digits: str.isdigit says yes, int() says no
+        "t=\xb2,v1=\xff\xfe",
+    ]
+    for header in malformed:
+        raw = header.encode("latin-1")  # what a header can carry, as the server decodes it
+        headers = {SIGNATURE_HEADER.encode(): raw, b"Content-Type": b"application/json"}
+        response = await client.post("/v1/payments", content=body, headers=headers)
+        assert response.status_code == 401, (header, response.status_code, response.text)
+        assert response.json()["code"] == "unauthorized", header
+    assert await _counts(db) == before
+    signed_well = {SIGNATURE_HEADER: good, "Content-Type": "application/json"}
+    assert (await client.post("/v1/payments", content=body, headers=signed_well)).status_code == 200
