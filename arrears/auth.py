@@ -8,10 +8,33 @@ from functools import lru_cache
 from typing import Any
 
 import jwt
+from annotated_types import MaxLen
+from pydantic import BaseModel
 
 from arrears.settings import Settings
+from models.audit import AuditEvent
 from models.base import utcnow
+from models.cases import Case
 from models.enums import Role
+from models.tasks import Task
+
+
+def _width(*fields: tuple[type[BaseModel], str]) -> int:
+    """The longest text that fits every one of these columns."""
+    return min(
+        m.max_length
+        for model, name in fields
+        for m in model.model_fields[name].metadata
+        if isinstance(m, MaxLen)
+    )
+
+
+# A caller's names are written where they act: the subject as the audit trail's actor and as a
+# case's or task's assignee, the team beside the cases. A token whose names do not fit is refused
+# at the door, not by a failed write halfway through an action.
+SUBJECT_MAX = _width((AuditEvent, "actor"), (Case, "assignee"), (Task, "assignee"))
+TEAM_MAX = _width((Case, "team"))
+_CONTROL = frozenset(chr(c) for c in [*range(0x20), 0x7F])
 
 
 class InvalidToken(Exception):
@@ -27,6 +50,19 @@ class Principal:
     team: str | None
 
 
+def check_names(subject: str, team: str | None) -> None:
+    """Raise `InvalidToken` unless the subject and team fit the records that will hold them."""
+    for name, value, most in (("subject", subject, SUBJECT_MAX), ("team", team, TEAM_MAX)):
+        if value is None:
+            continue
+        if not value.strip():
+            raise InvalidToken(f"the {name} is blank")
+        if len(value) > most:
+            raise InvalidToken(f"the {name} is longer than {most} characters, the most the records hold")
+        if any(c in _CONTROL for c in value):
+            raise InvalidToken(f"the {name} holds control characters")
+
+
 def issue_token(
     settings: Settings,
     *,
@@ -38,6 +74,10 @@ def issue_token(
     """A signed token (HS256 with the configured key; RS256 needs a private key, so dev only)."""
     if settings.jwt_algorithm != "HS256":
         raise ValueError("tokens are issued here only with HS256; production tokens come from the IdP")
+    try:
+        check_names(subject, team)
+    except InvalidToken as exc:
+        raise ValueError(str(exc)) from exc
     now = utcnow()
     claims = {
         "sub": subject,
@@ -81,4 +121,8 @@ def decode_token(settings: Settings, token: str) -> Principal:
         role = Role(str(claims.get("role")))
     except (jwt.PyJWTError, ValueError) as exc:
         raise InvalidToken(str(exc)) from exc
-    return Principal(subject=str(claims["sub"]), role=role, team=claims.get("team"))
+    subject, team = claims["sub"], claims.get("team") or None
+    if not isinstance(subject, str) or not (team is None or isinstance(team, str)):
+        raise InvalidToken("the subject and team must be strings")
+    check_names(subject, team)
+    return Principal(subject=subject, role=role, team=team)

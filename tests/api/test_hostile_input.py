@@ -132,3 +132,58 @@ async def test_every_write_route_refuses_hostile_input_cleanly(
                 problems.append(f"POST {template} over the size limit: {response.status_code}, not 413")
     assert not problems, "\n".join(problems)
     assert await _row_counts(db) == before
+
+
+async def test_a_token_whose_names_do_not_fit_the_records_is_401_at_the_door(
+    client: httpx.AsyncClient, settings: Settings, auth: Auth
+) -> None:
+    """A subject longer than the columns that record who acted (audit actor, case and task
+    assignee), or a team longer than the team column, or either blank or with control characters,
+    is refused on every route before anything is read or written."""
+    import jwt
+    import pytest
+
+    from arrears.auth import issue_token
+
+    def token(subject: str, team: str | None = None, role: Role = Role.SUPERVISOR) -> dict[str, str]:
+        claims: dict[str, Any] = {
+            "sub": subject,
+            "role": role.value,
+            "iss": settings.jwt_issuer,
+            "aud": settings.jwt_audience,
+            "exp": int(time.time()) + 600,
+        }
+        if team is not None:
+            claims["team"] = team
+        signed = jwt.encode(claims, settings.jwt_signing_key.get_secret_value(), algorithm="HS256")
+        return {"Authorization": f"Bearer {signed}"}
+
+    team = f"team-{uuid.uuid4().hex[:6]}"
+    opened = await client.post(
+        "/v1/delinquencies",
+        json={"records": [delinquency(team=team, days_past_due=40)]},
+        headers=auth(Role.SUPERVISOR),
+    )
+    case_id = opened.json()["case_ids"][0]
+    refused = {
+        "subject": token("s" * 101),
+        "team": token("ann", team="t" * 65, role=Role.AGENT),
+        "subject control": token("ann\x00"),
+        "subject blank": token(" "),
+        "team control": token("ann", team="t\x1b[31m", role=Role.AGENT),
+    }
+    contact = {"channel": "call", "outcome": "no_answer", "reason": "x"}
+    for what, headers in refused.items():
+        for method, path, body in (
+            ("GET", "/v1/cases", None),
+            ("GET", f"/v1/cases/{case_id}", None),
+            ("POST", f"/v1/cases/{case_id}/contacts", contact),
+        ):
+            response = await client.request(method, path, json=body, headers=headers)
+            assert response.status_code == 401, (what, path, response.status_code, response.text)
+            error = response.json()
+            assert error["code"] == "unauthorized" and what.split()[0] in error["message"], error
+    fits = token("s" * 100, team="t" * 64)
+    assert (await client.get("/v1/cases", headers=fits)).status_code == 200
+    with pytest.raises(ValueError, match="subject is longer than 100"):
+        issue_token(settings, role=Role.AGENT, subject="s" * 101)
