@@ -162,7 +162,11 @@ def _clean(message: str) -> str:
 def read_file(name: str, content: str) -> Iterator[tuple[int, Any]]:
     """Rows of a CSV (header line first) or JSON Lines file, numbered as a person counts them."""
     if name.endswith((".jsonl", ".ndjson", ".json")):
-        for number, line in enumerate(content.splitlines(), start=1):
+        # Lines end at "\n" (a CRLF file's "\r" goes too), not wherever str.splitlines() cuts:
+        # U+2028, U+2029 and NEL may sit inside a JSON string, and a stray VT, FF or file
+        # separator must not split one row into several and shift every row number after it.
+        for number, line in enumerate(content.split("\n"), start=1):
+            line = line.removesuffix("\r")
             if not line.strip():
                 continue
             try:

@@ -151,3 +151,25 @@ def test_control_characters_are_refused_with_the_field() -> None:
     errors = [r for r in results if isinstance(r, RowError)]
     assert len(results) == 2 and [(e.row, e.field) for e in errors] == [(1, "borrower_name")]
     assert "control characters" in errors[0].reason
+
+
+async def test_json_lines_split_on_newlines_only(intake: IntakeService, db: Database) -> None:
+    """A name holding a line or paragraph separator (which JSON may carry unescaped) is one row, as
+    is a CRLF file's line; rows are counted by their newlines."""
+    names = ["Ann\u2028Lee", "Bo\u2029Berg"]
+    rows = [delinquency(borrower_name=name) for name in names]
+    content = "\r\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\r\n"
+    content += "\n" + "not json\x0b\x85\x1c\x1d\x1e still one line\x0c\n"
+    read = list(read_file("names.jsonl", content))
+    assert [number for number, _ in read] == [1, 2, 4]
+    assert [row["borrower_name"] for _, row in read[:2]] == names
+    assert read[2][1].field == "(row)" and "JSON" in read[2][1].reason
+    result = await intake.ingest(iter(read[:2]), source="import")
+    assert result.accepted == 2 and result.errors == []
+    async with db.session() as session:
+        stored = (
+            await session.exec(
+                select(Borrower.name).where(col(Borrower.external_id).in_([r["borrower_id"] for r in rows]))
+            )
+        ).all()
+    assert sorted(stored) == sorted(names)
