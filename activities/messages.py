@@ -1,28 +1,36 @@
 """Documents and messages: render, store and deliver each exactly once, after the contact rules.
 
-The message row, keyed by (case, step, sequence) and unique in PostgreSQL, is locked for the
-whole send and marked sent in the same transaction that writes the audit event. A retried
-activity finds the row sent and does nothing; a worker killed after the server accepted a
-message and before that commit sends it again with the same Message-ID, the one duplicate
-that no sender can rule out without the receiver's help.
+A send never holds a lock or an open transaction while it talks to the outside:
+
+1. the intent, in one transaction: the document, the message row keyed by (case, step,
+   sequence) and unique in PostgreSQL, the contact rules' verdict and the audit events. An
+   e-mail or SMS that may go is claimed for this attempt (`sending`, with a lease), and the
+   transaction commits;
+2. the delivery, with no transaction open, the lease renewed in tiny transactions of its own;
+3. the outcome, in a second transaction: sent or failed, with its audit event and the step's.
+
+A retried activity that finds the message sent does nothing. One that finds it `sending` with
+the lease run out (its worker died during or after the exchange) delivers it again with the same
+Message-ID, the one duplicate that no sender can rule out without the receiver's help. While
+another attempt's lease runs, an attempt waits for that attempt's outcome instead of delivering.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
-from activities.cases import append_action
-from arrears import audit, documents
-from arrears.channels import Channels, Email, PermanentDeliveryError, failure, message_id
+from activities import outbox
+from arrears import documents
+from arrears.channels import Channels, DeliveryError, Email, PermanentDeliveryError, failure, message_id
 from arrears.db import Database
 from models.borrowers import Borrower
 from models.cases import Case
@@ -30,15 +38,36 @@ from models.documents import Document, Message
 from models.enums import Channel, MessageStatus
 from models.loans import Loan
 from policies import contact, get_pack
-from workflows.dto import ActionInput, SendRequest, SendResult
+from workflows.dto import SendRequest, SendResult
 
-FINAL = {
-    MessageStatus.SENT,
-    MessageStatus.BATCHED,
-    MessageStatus.PRINTED,
-    MessageStatus.SUPPRESSED,
-    MessageStatus.FAILED,
-}
+log = logging.getLogger(__name__)
+
+RENEW_EVERY = 3.0  # seconds between renewals of a claim's lease during an exchange
+# An attempt ends its exchange this long before the lease the database holds runs out, so that
+# no other attempt can claim the message while this one may still be handing it over.
+_MARGIN = 2.0  # seconds
+_POLL = 1.0  # seconds between looks at a message another attempt holds
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """What the intent's transaction leaves for delivery: the claimed message and its context."""
+
+    message: Message
+    document: Document
+    case: Case
+    loan: Loan
+    borrower: Borrower
+    token: str
+    at: datetime
+    expires: float  # event-loop time by which the exchange ends unless the lease is renewed
+
+
+@dataclass(frozen=True, slots=True)
+class _Wait:
+    """Another attempt holds the message: look again after this many seconds."""
+
+    seconds: float
 
 
 class MessageActivities:
@@ -60,38 +89,62 @@ class MessageActivities:
             beat.cancel()
 
     async def _send(self, request: SendRequest) -> SendResult:
-        async with self.db.session() as session:
-            case, loan, borrower = await _case_rows(session, request.case_id)
-            result = await self._outcome(session, request, case, loan, borrower)
-            if request.record is None or not result.final:
-                return result
-            # The step's record, in the transaction that holds the message's outcome: a retry
-            # finds both or neither. Its time is the first attempt's, the same on every retry.
-            status, detail = result.step_outcome(request.document, request.record.detail)
-            record = request.record.model_copy(
-                update={"status": status, "detail": detail, "at": _first_time()}
-            )
-            await append_action(
-                session,
-                ActionInput(
-                    case_id=case.id, loan_id=case.loan_id, record=record, reason=detail or record.key
-                ),
-            )
-            return result.model_copy(update={"record": record})
-
-    async def _outcome(
-        self, session: AsyncSession, request: SendRequest, case: Case, loan: Loan, borrower: Borrower
-    ) -> SendResult:
         at = _attempt_time()
-        key = request.idempotency_key
-        doc = await self._document(session, request, case, loan, borrower, at)
+        async with self.db.session() as session:
+            case, loan, borrower = await outbox.case_rows(session, request.case_id)
+            stored = await outbox.find_document(session, request.idempotency_key)
+        # the PDF is rendered with no transaction open
+        rendered = None if stored else await self._render(request, case, loan, borrower, at)
+        while True:
+            async with self.db.session() as session:
+                intent = await self._intend(session, request, rendered, at)
+            if not isinstance(intent, _Wait):
+                break
+            await asyncio.sleep(intent.seconds)
+        if isinstance(intent, SendResult):
+            return intent
+        delivered = await self._deliver_claimed(request, intent)
+        async with self.db.session() as session:  # the outcome
+            msg = await outbox.locked(session, intent.message.id)
+            if msg.status not in outbox.FINAL:  # else another attempt recorded it first
+                if isinstance(delivered, DeliveryError):
+                    msg.status, msg.reason = MessageStatus.FAILED, str(delivered)
+                else:
+                    msg.status, msg.gateway_reference, msg.sent_at = MessageStatus.SENT, delivered, intent.at
+                msg.claimed_by = msg.claimed_until = None
+                await outbox.record_status(session, request, intent.case, msg, intent.at)
+            return await outbox.finish(session, request, intent.case, outbox.result(msg), first=_first_time())
+
+    async def _intend(
+        self, session: AsyncSession, request: SendRequest, rendered: documents.Rendered | None, at: datetime
+    ) -> SendResult | _Claim | _Wait:
+        """The intent: store the document and the message, apply the contact rules, and claim an
+        e-mail or SMS for this attempt. No network I/O in here: the caller commits it."""
+        # read before the database's clock, so that the local deadline ends before the lease
+        started = asyncio.get_running_loop().time()
+        first = _first_time()
+        case, loan, borrower = await outbox.case_rows(session, request.case_id)
+        doc = await outbox.store_document(session, request, case, rendered, at)
         if request.channel is None:
-            return SendResult(status="stored", channel=None, document_id=doc.id)
-        msg = await self._message(session, request, borrower, doc, case)
-        if msg.status in FINAL:
-            return _result(msg)
+            stored = SendResult(status="stored", channel=None, document_id=doc.id)
+            return await outbox.finish(session, request, case, stored, first=first)
+        channel, reason = _resolve_channel(request.channel, borrower, self.channels)
+        msg = await outbox.message_row(
+            session,
+            request,
+            doc,
+            channel=channel,
+            reason=reason,
+            message_id=message_id(request.idempotency_key, self.channels.message_id_domain),
+        )
+        if msg.status in outbox.FINAL:
+            return await outbox.finish(session, request, case, outbox.result(msg), first=first)
+        now = await outbox.clock(session)
+        held = outbox.held_by_another(msg, now)
+        if held is not None:
+            return _Wait(min(held.total_seconds(), _POLL))
         pack = get_pack(loan.policy_pack)
-        sent = await _sent_on(session, case.id, msg.channel, since=at - timedelta(days=31))
+        sent = await outbox.sent_on(session, case.id, msg.channel, since=at - timedelta(days=31))
         decision = contact.check(
             pack, channel=msg.channel, at=at, timezone=borrower.timezone, sent=sent, holds=request.holds
         )
@@ -101,139 +154,84 @@ class MessageActivities:
             msg.refusals += 1
             msg.reason = decision.reason
             msg.retry_at = decision.retry_at
-            await audit.append(
-                session,
-                actor=audit.WORKFLOW,
-                action=f"message.{msg.status.value}",
-                reason=decision.reason,
-                case_id=case.id,
-                loan_id=case.loan_id,
-                rule_id=decision.rule.id,
-                citation=decision.rule.citation,
-                payload=_payload(msg, retry_at=decision.retry_at),
-                idempotency_key=f"{key}:refused:{msg.refusals}",
-                occurred_at=at,
-            )
-            return _result(msg, decision.rule.id, decision.rule.citation)
+            msg.claimed_by = msg.claimed_until = None
+            rule = (decision.rule.id, decision.rule.citation)
+            await outbox.record_status(session, request, case, msg, at, rule=rule)
+            return await outbox.finish(session, request, case, outbox.result(msg, *rule), first=first)
         if msg.channel is Channel.LETTER:
             msg.status = MessageStatus.BATCHED
             msg.print_date = at.date()
             msg.reason = msg.reason or "queued for the day's print batch"
-        else:
-            msg.attempts += 1
-            try:
-                msg.gateway_reference = await self._deliver(request, msg, doc, loan, borrower, at)
-                msg.status = MessageStatus.SENT
-            except PermanentDeliveryError as exc:
-                msg.status = MessageStatus.FAILED
-                msg.reason = str(exc)[:500]
-        msg.sent_at = at if msg.status is MessageStatus.SENT else None
-        await audit.append(
-            session,
-            actor=audit.WORKFLOW,
-            action=f"message.{msg.status.value}",
-            reason=msg.reason or f"{request.document} sent by {msg.channel.value}",
-            case_id=case.id,
-            loan_id=case.loan_id,
-            payload=_payload(msg),
-            idempotency_key=f"{key}:{msg.status.value}",
-            occurred_at=at,
-        )
-        return _result(msg)
+            await outbox.record_status(session, request, case, msg, at)
+            return await outbox.finish(session, request, case, outbox.result(msg), first=first)
+        # an e-mail or SMS: claimed for this attempt, committed before anything goes out
+        token = outbox.claim(msg, now)
+        await outbox.record_status(session, request, case, msg, at)
+        expires = started + outbox.LEASE.total_seconds() - _MARGIN
+        return _Claim(msg, doc, case, loan, borrower, token, at, expires)
 
-    async def _document(
-        self,
-        session: AsyncSession,
-        request: SendRequest,
-        case: Case,
-        loan: Loan,
-        borrower: Borrower,
-        at: datetime,
-    ) -> Document:
-        key = request.idempotency_key
-        existing = (await session.exec(select(Document).where(Document.idempotency_key == key))).first()
-        if existing is not None:
-            return existing
+    async def _deliver_claimed(self, request: SendRequest, claim: _Claim) -> DeliveryError | str | None:
+        """Hand the message over with no transaction open: the gateway's reference, or the
+        channel's refusal for good. The claim is renewed meanwhile; should that fail, the
+        exchange ends before the lease does. Anything else gives the claim up and raises."""
+        try:
+            async with asyncio.timeout_at(claim.expires) as deadline:
+                keeper = asyncio.create_task(self._keep(claim, deadline))
+                try:
+                    return await self._deliver(request, claim)
+                finally:
+                    keeper.cancel()
+                    await asyncio.wait([keeper])  # no renewal may outlive the exchange
+        except PermanentDeliveryError as exc:
+            return exc
+        except TimeoutError:  # the lease could not be renewed (channels raise no TimeoutError)
+            await self._release(claim)
+            raise failure("claim_lapsed") from None
+        except BaseException:
+            await self._release(claim)
+            raise
+
+    async def _keep(self, claim: _Claim, deadline: asyncio.Timeout) -> None:
+        """Renew the claim while the exchange lasts; once it is lost, end the exchange at once."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(RENEW_EVERY)
+            asked = loop.time()
+            try:
+                async with self.db.session() as session:
+                    kept = await outbox.renew(session, claim.message.id, claim.token)
+            except Exception as exc:  # the database is away: the deadline stands
+                log.warning("lease on message %s not renewed: %s", claim.message.id, type(exc).__name__)
+                continue
+            if not kept:
+                deadline.reschedule(loop.time())
+                return
+            deadline.reschedule(asked + outbox.LEASE.total_seconds() - _MARGIN)
+
+    async def _release(self, claim: _Claim) -> None:
+        """Give the claim up, if the database answers soon: else its lease runs out by itself."""
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(5), self.db.session() as session:
+                await outbox.release(session, claim.message.id, claim.token)
+
+    async def _render(
+        self, request: SendRequest, case: Case, loan: Loan, borrower: Borrower, at: datetime
+    ) -> documents.Rendered:
         pack = get_pack(loan.policy_pack)
         language = _language(pack.name.value, request.document, borrower.language, pack.languages)
-        context = letter_context(request, case, loan, borrower, self.servicer, at)
-        rendered = await asyncio.to_thread(
+        return await asyncio.to_thread(
             documents.render,
             pack=pack.name.value,
             country=pack.country,
             language=language,
             document=request.document,
-            context=context,
-            identifier=key,
+            context=letter_context(request, case, loan, borrower, self.servicer, at),
+            identifier=request.idempotency_key,
         )
-        await session.exec(
-            insert(Document)
-            .values(
-                id=uuid.uuid4(),
-                case_id=case.id,
-                idempotency_key=key,
-                template=rendered.template,
-                template_version=rendered.template_version,
-                language=rendered.language,
-                html=rendered.html,
-                pdf=rendered.pdf,
-                sha256=rendered.sha256,
-                html_sha256=rendered.html_sha256,
-                created_at=at,
-            )
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        )
-        doc = (await session.exec(select(Document).where(Document.idempotency_key == key))).one()
-        await audit.append(
-            session,
-            actor=audit.WORKFLOW,
-            action="document.rendered",
-            reason=f"{request.document} for step {request.step}",
-            case_id=case.id,
-            loan_id=case.loan_id,
-            payload={
-                "document_id": str(doc.id),
-                "template": doc.template,
-                "template_version": doc.template_version,
-                "language": doc.language,
-                "sha256": doc.sha256,
-            },
-            idempotency_key=f"{key}:document",
-            occurred_at=at,
-        )
-        return doc
 
-    async def _message(
-        self, session: AsyncSession, request: SendRequest, borrower: Borrower, doc: Document, case: Case
-    ) -> Message:
-        """The message row for the key, created on first sight and locked for this attempt."""
-        assert request.channel is not None
-        key = request.idempotency_key
-        channel, reason = _resolve_channel(request.channel, borrower, self.channels)
-        await session.exec(
-            insert(Message)
-            .values(
-                id=uuid.uuid4(),
-                case_id=case.id,
-                idempotency_key=key,
-                channel=channel.value,
-                requested_channel=request.channel.value,
-                document_id=doc.id,
-                message_id=message_id(key, self.channels.message_id_domain),
-                status=MessageStatus.QUEUED.value,
-                reason=reason,
-                attempts=0,
-                refusals=0,
-                created_at=doc.created_at,
-            )
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        )
-        stmt = select(Message).where(Message.idempotency_key == key).with_for_update()
-        return (await session.exec(stmt)).one()
-
-    async def _deliver(
-        self, request: SendRequest, msg: Message, doc: Document, loan: Loan, borrower: Borrower, at: datetime
-    ) -> str | None:
+    async def _deliver(self, request: SendRequest, claim: _Claim) -> str | None:
+        """The exchange with the SMTP server or the SMS gateway; the gateway's reference."""
+        msg, doc, loan, borrower = claim.message, claim.document, claim.loan, claim.borrower
         if msg.channel is Channel.EMAIL:
             assert self.channels.mailer is not None and borrower.email
             await self.channels.mailer.send(
@@ -243,7 +241,7 @@ class MessageActivities:
                     html=doc.html,
                     text=_title(doc.html) + "\n\nThe letter is attached as a PDF.",
                     message_id=msg.message_id,
-                    sent_at=at,
+                    sent_at=claim.at,
                     attachment=doc.pdf,
                     attachment_name=f"{request.document}.pdf",
                 )
@@ -326,31 +324,6 @@ def _resolve_channel(requested: Channel, borrower: Borrower, channels: Channels)
     return requested, ""
 
 
-async def _case_rows(session: AsyncSession, case_id: uuid.UUID) -> tuple[Case, Loan, Borrower]:
-    case = await session.get(Case, case_id)
-    if case is None:
-        raise LookupError(f"case {case_id} has no row")
-    loan = await session.get(Loan, case.loan_id)
-    assert loan is not None
-    borrower = await session.get(Borrower, loan.borrower_id)
-    assert borrower is not None
-    return case, loan, borrower
-
-
-async def _sent_on(
-    session: AsyncSession, case_id: uuid.UUID, channel: Channel, *, since: datetime
-) -> list[datetime]:
-    rows = await session.exec(
-        select(Message.sent_at).where(
-            Message.case_id == case_id,
-            Message.channel == channel,
-            Message.status == MessageStatus.SENT,
-            col(Message.sent_at) > since,
-        )
-    )
-    return [t for t in rows.all() if t is not None]
-
-
 async def _heartbeat(every: float = 2.0) -> None:
     while True:
         activity.heartbeat()
@@ -376,43 +349,3 @@ def _attempt_time() -> datetime:
 def _title(html: str) -> str:
     start, end = html.find("<title>"), html.find("</title>")
     return html[start + 7 : end].strip() if start >= 0 and end > start else "Letter"
-
-
-def _payload(msg: Message, *, retry_at: datetime | None = None) -> dict[str, Any]:
-    """No address, no name: the channel, the IDs and the outcome only."""
-    payload: dict[str, Any] = {
-        "message": str(msg.id),
-        "message_id": msg.message_id,
-        "channel": msg.channel.value,
-        "requested_channel": msg.requested_channel,
-        "document_id": str(msg.document_id) if msg.document_id else None,
-        "status": msg.status.value,
-        "attempts": msg.attempts,
-    }
-    if retry_at is not None:
-        payload["retry_at"] = retry_at.isoformat()
-    return payload
-
-
-_RESULT_STATUS: dict[MessageStatus, Any] = {
-    MessageStatus.SENT: "sent",
-    MessageStatus.BATCHED: "batched",
-    MessageStatus.PRINTED: "batched",
-    MessageStatus.REFUSED: "refused",
-    MessageStatus.SUPPRESSED: "suppressed",
-    MessageStatus.FAILED: "failed",
-    MessageStatus.QUEUED: "refused",
-}
-
-
-def _result(msg: Message, rule_id: str | None = None, citation: str | None = None) -> SendResult:
-    return SendResult(
-        status=_RESULT_STATUS[msg.status],
-        channel=msg.channel,
-        document_id=msg.document_id,
-        message_id=msg.message_id,
-        reason=msg.reason,
-        rule_id=rule_id,
-        citation=citation,
-        retry_at=msg.retry_at,
-    )

@@ -78,6 +78,7 @@ _FAILURES = {
     "sms_gateway_error": "transport error",
     "sms_gateway_reply_invalid": "reply outside the protocol",
     "channel_unsupported": "no delivery for this channel",
+    "claim_lapsed": "the exchange outlasted the message's claim",
 }
 
 

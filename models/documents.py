@@ -3,6 +3,8 @@
 Each document and message row carries the effect's idempotency key (case, step, sequence),
 unique in the database: the row is the proof that the effect was intended, written in the
 same transaction as its audit event, and a retried activity finds it instead of acting twice.
+A message being delivered is claimed by one attempt (`claimed_by`) until `claimed_until`, a
+lease its attempt renews while the exchange lasts: no other attempt delivers it meanwhile.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class Message(SQLModel, table=True):
     gateway_reference: str | None = Field(default=None, max_length=200)
     created_at: datetime = timestamp()
     sent_at: datetime | None = timestamp(nullable=True, default_now=False)
+    claimed_by: str | None = Field(default=None, max_length=64)  # the delivering attempt's token
+    claimed_until: datetime | None = timestamp(nullable=True, default_now=False)  # database clock
 
 
 class PrintBatch(SQLModel, table=True):

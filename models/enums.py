@@ -74,6 +74,7 @@ class HoldKind(StrEnum):
 
 class MessageStatus(StrEnum):
     QUEUED = "queued"  # intended, not yet handed to its channel
+    SENDING = "sending"  # claimed by an attempt and handed (or being handed) to its channel
     SENT = "sent"  # accepted by the SMTP server or the SMS gateway
     REFUSED = "refused"  # a contact rule said not now; retry_at says when
     SUPPRESSED = "suppressed"  # a contact rule said never (stay, cease communication)
