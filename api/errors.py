@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger("arrears.api")
 
@@ -88,6 +89,18 @@ def body(code: str, message: str, details: list[dict[str, Any]] | None = None) -
     return ErrorBody(code=code, message=message, details=details).model_dump(exclude_none=True)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods of every route whose path matches the request's."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into `ErrorBody`."""
 
@@ -123,8 +136,14 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400:
             # FastAPI's "error parsing the body" (bytes that are not UTF-8 JSON): a malformed request.
             return JSONResponse(body("invalid_request", f"unreadable body: {exc.detail}"), status_code=422)
-        return JSONResponse(body(f"http_{exc.status_code}", str(exc.detail)), status_code=exc.status_code)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # RFC 9110 15.5.6: every method the resource takes, not only those of the first route
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return JSONResponse(
+            body(f"http_{exc.status_code}", str(exc.detail)), status_code=exc.status_code, headers=headers
+        )

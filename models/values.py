@@ -16,11 +16,12 @@ years later. Its years are exactly 19xx, 20xx and 21xx, which the schema's patte
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, Field, WithJsonSchema
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, WithJsonSchema
 
 MONEY_DIGITS = 16
 MONEY_PLACES = 2
@@ -84,6 +85,15 @@ BoundedDate = Annotated[
 """A calendar day within the range every input date must fall in."""
 
 
+def _written_out(value: Any) -> Any:
+    # pydantic would read a number ("0.5") as Unix seconds; the schema promises an ISO 8601 string
+    if isinstance(value, str) and not re.match(DATETIME_PATTERN, value):
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2026-11-02T09:30:00+00:00")
+    if isinstance(value, int | float | Decimal):
+        raise ValueError("must be an ISO 8601 date-time string, not a number")
+    return value
+
+
 def _in_range(value: datetime) -> datetime:
     # the day as written (in its own offset), so that the bound and the schema's pattern agree
     if not EARLIEST <= value.date() <= LATEST:
@@ -93,6 +103,7 @@ def _in_range(value: datetime) -> datetime:
 
 BoundedDateTime = Annotated[
     AwareDatetime,
+    BeforeValidator(_written_out),
     AfterValidator(_in_range),
     WithJsonSchema(
         {

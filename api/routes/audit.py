@@ -23,6 +23,7 @@ from api.service import ShortText, actor
 from arrears import audit, spreadsheet
 from arrears.db import Database
 from models.audit import AuditEvent
+from models.values import BoundedDateTime
 
 router = APIRouter(prefix="/v1/audit", tags=["compliance"])
 ERRORS = error_responses(Unauthorized, Forbidden)
@@ -59,8 +60,8 @@ async def search(
     case_id: uuid.UUID | None = None,
     actor_name: Annotated[ShortText | None, Query(alias="actor")] = None,
     action: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9_.]+$")] = None,
-    since: Annotated[AwareDatetime | None, Query(description="from this time, inclusive")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="up to this time, exclusive")] = None,
+    since: Annotated[BoundedDateTime | None, Query(description="from this time, inclusive")] = None,
+    until: Annotated[BoundedDateTime | None, Query(description="up to this time, exclusive")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[AuditEventOut]:
@@ -116,8 +117,8 @@ async def export(
     case_id: uuid.UUID | None = None,
     actor_name: Annotated[ShortText | None, Query(alias="actor")] = None,
     action: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9_.]+$")] = None,
-    since: Annotated[AwareDatetime | None, Query(description="from this time, inclusive")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="up to this time, exclusive")] = None,
+    since: Annotated[BoundedDateTime | None, Query(description="from this time, inclusive")] = None,
+    until: Annotated[BoundedDateTime | None, Query(description="up to this time, exclusive")] = None,
 ) -> StreamingResponse:
     """Every matching event in sequence order, read in batches so that memory stays flat.
     The export itself is written to the audit trail first."""

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
 from api.deps import DatabaseDep, SettingsDep, require_roles
-from api.errors import Forbidden, InvalidRequest, NotFound, Unauthorized, error_responses
+from api.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
 from api.models import Page
 from api.routes.cases import Limit, Offset
 from api.service import actor
@@ -20,6 +20,13 @@ from arrears.reports import service
 from models.enums import PolicyPack, ReportFormat, ReportKind, Role
 from models.reports import Report
 from models.values import BoundedDate
+
+
+class PeriodRefused(Conflict):
+    """The period is well formed but cannot be reported: not over yet, reversed, or too long."""
+
+    code = "period_refused"
+
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 ERRORS = error_responses(Unauthorized, Forbidden)
@@ -80,7 +87,7 @@ async def _out(db: DatabaseDep, report: Report) -> ReportOut:
     "",
     status_code=201,
     summary="Generate a report for a period and a pack",
-    responses=ERRORS,
+    responses=error_responses(Unauthorized, Forbidden, PeriodRefused),
 )
 async def generate(
     request: ReportRequest, principal: ReportRequester, db: DatabaseDep, settings: SettingsDep
@@ -92,7 +99,8 @@ async def generate(
             db, params, actor=actor(principal), trigger="on_demand", servicer=settings.servicer_name
         )
     except service.ReportRequestInvalid as exc:
-        raise InvalidRequest(str(exc), [{"field": "period_end", "reason": str(exc)}]) from exc
+        # a well-formed request that the reporting rules refuse (not a schema error): 409
+        raise PeriodRefused(str(exc), [{"field": "period_end", "reason": str(exc)}]) from exc
     return await _out(db, report)
 
 

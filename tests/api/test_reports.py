@@ -51,7 +51,7 @@ async def test_compliance_generates_and_the_regulator_downloads(
     assert (await client.post("/v1/reports", json=asked, headers=auth(Role.REGULATOR))).status_code == 403
 
 
-async def test_a_period_not_yet_over_is_a_clear_422(client: httpx.AsyncClient, auth: Auth) -> None:
+async def test_a_period_not_yet_over_is_a_clear_409(client: httpx.AsyncClient, auth: Auth) -> None:
     today = datetime.now(UTC).date()
     asked = {
         "kind": "loss_mitigation",
@@ -59,7 +59,8 @@ async def test_a_period_not_yet_over_is_a_clear_422(client: httpx.AsyncClient, a
         "period_end": today.isoformat(),
     }
     refused = await client.post("/v1/reports", json=asked, headers=auth(Role.COMPLIANCE))
-    assert refused.status_code == 422
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "period_refused"
     assert "the period must be over" in refused.json()["message"]
     unknown = await client.get(
         "/v1/reports/00000000-0000-0000-0000-000000000000", headers=auth(Role.REGULATOR)
