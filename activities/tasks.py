@@ -49,7 +49,12 @@ class TaskActivities:
                 )
                 .on_conflict_do_update(
                     index_elements=["idempotency_key"],
-                    set_={"status": TaskStatus.OPEN, "due_at": due_at, "completed_at": None},
+                    set_={
+                        "status": TaskStatus.OPEN,
+                        "due_at": due_at,
+                        "completed_at": None,
+                        "escalated_at": None,
+                    },
                     # reopen after a stay, but never let a late, retried create undo a later cancel
                     where=and_(col(Task.status) == TaskStatus.CANCELLED, col(Task.completed_at) < data.at),
                 )
@@ -95,7 +100,9 @@ class TaskActivities:
                 raise LookupError(f"task {outcome.key} of case {outcome.case_id} has no row")
             task.status = status
             if status is TaskStatus.ESCALATED:
-                task.assignee = "supervisor"
+                # the mark, not an assignee: whoever holds the task keeps it, and no user's name
+                # can pass for the escalation
+                task.escalated_at = task.escalated_at or outcome.at
             else:
                 task.completed_at = outcome.at
                 task.decision = outcome.decision

@@ -31,6 +31,8 @@ class Task(SQLModel, table=True):
     idempotency_key: str = Field(max_length=200, unique=True)
     due_at: datetime = timestamp(default_now=False)
     assignee: str | None = Field(default=None, max_length=100)
+    # When the SLA passed and the task went to the supervisors; an assignee is always a person.
+    escalated_at: datetime | None = timestamp(nullable=True, default_now=False)
     decision: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
     created_at: datetime = timestamp()
     completed_at: datetime | None = timestamp(nullable=True, default_now=False)

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, case, false, func, or_, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, true, update
 from sqlmodel import col, select
 
 from api.access import CaseWorker, visible_cases
@@ -31,7 +31,6 @@ from workflows.dto import PlanTerms, TaskDecision
 router = APIRouter(prefix="/v1/tasks", tags=["work queue"])
 
 LIVE = (TaskStatus.OPEN, TaskStatus.ESCALATED)
-ESCALATED_TO = "supervisor"  # the assignee the escalation activity gives a task
 AMBER_WITHIN = timedelta(hours=48)
 ONE_ERRORS = error_responses(Unauthorized, Forbidden, NotFound, Conflict)
 
@@ -54,6 +53,7 @@ class TaskOut(BaseModel):
     citation: str
     due_at: datetime
     assignee: str | None
+    escalated_at: datetime | None = Field(description="when the SLA passed and a supervisor took over")
     overdue: bool
     priority: Priority
     stage: CaseStage
@@ -144,6 +144,7 @@ async def list_tasks(
             citation=task.citation,
             due_at=task.due_at,
             assignee=task.assignee,
+            escalated_at=task.escalated_at,
             overdue=task.due_at < now,
             priority=Priority(band=_band_of(task, now), risk=min(int(d) // 30, 4), rank=offset + i + 1),
             stage=case_row.stage,
@@ -190,9 +191,8 @@ async def claim(task_id: uuid.UUID, principal: CaseWorker, db: DatabaseDep) -> T
                     col(Task.id) == task_id,
                     col(Task.status).in_(LIVE),
                     or_(
-                        col(Task.assignee).is_(None),
                         col(Task.assignee) == principal.subject,
-                        _escalated_to(principal),
+                        and_(col(Task.assignee).is_(None), _open_to(principal)),
                     ),
                 )
                 .values(assignee=principal.subject)
@@ -213,25 +213,26 @@ async def claim(task_id: uuid.UUID, principal: CaseWorker, db: DatabaseDep) -> T
     return TaskClaim(id=task.id, assignee=principal.subject, status=claimed[0])
 
 
-def _escalated_to(principal: Principal) -> ColumnElement[bool]:
-    """An escalated task waits for any supervisor (its assignee reads "supervisor")."""
+def _open_to(principal: Principal) -> ColumnElement[bool]:
+    """Which unclaimed tasks the caller may take: an escalated one waits for a supervisor."""
     if principal.role is Role.SUPERVISOR:
-        return col(Task.assignee) == ESCALATED_TO
-    return false()
+        return true()
+    return col(Task.escalated_at).is_(None)
 
 
-def _held_by_other(task: Task, principal: Principal) -> bool:
-    if task.assignee is None or task.assignee == principal.subject:
-        return False
-    return not (task.assignee == ESCALATED_TO and principal.role is Role.SUPERVISOR)
+def _barred(task: Task, principal: Principal) -> bool:
+    """Someone else holds the task, or it is escalated and the caller is no supervisor."""
+    if task.assignee is not None:
+        return task.assignee != principal.subject
+    return task.escalated_at is not None and principal.role is not Role.SUPERVISOR
 
 
 def _why_not(task: Task, principal: Principal) -> str:
     if task.status not in LIVE:
         return f"the task is {task.status.value}"
-    if task.assignee == ESCALATED_TO:
+    if task.assignee is None and task.escalated_at is not None and principal.role is not Role.SUPERVISOR:
         return "the task is escalated: a supervisor takes it"
-    if _held_by_other(task, principal):
+    if _barred(task, principal):
         return f"the task is claimed by {task.assignee}"
     return "the task changed meanwhile; reload it"
 
@@ -282,7 +283,7 @@ async def complete(
     decision the task does not take, an appeal decided by the first decider), the answer is 409
     with the workflow's reason and nothing changes."""
     task, case_row = await _load(db, principal, task_id)
-    if task.status not in LIVE or _held_by_other(task, principal):
+    if task.status not in LIVE or _barred(task, principal):
         raise Conflict(_why_not(task, principal))
     decision = TaskDecision(
         by=principal.subject, role=principal.role.value, task=_key(task), **body.model_dump()

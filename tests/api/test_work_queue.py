@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlmodel import col, select
 
 from arrears.db import Database
 from models.enums import Role, TaskStatus
@@ -111,7 +112,7 @@ async def test_claim_release_and_mine(client: httpx.AsyncClient, auth: Auth, db:
                 citation="test",
                 idempotency_key=f"{case_id}:probe.escalated",
                 due_at=datetime.now(UTC) - timedelta(days=1),
-                assignee="supervisor",
+                escalated_at=datetime.now(UTC),
             )
         )
     queue = (await client.get("/v1/tasks", params={"kind": "queue_probe"}, headers=boss)).json()["items"]
@@ -130,3 +131,53 @@ async def test_page_size_is_capped(client: httpx.AsyncClient, auth: Auth) -> Non
     response = await client.get("/v1/tasks", params={"limit": 201}, headers=auth(Role.SUPERVISOR))
     assert response.status_code == 422
     assert response.json()["details"][0]["field"] == "query.limit"
+
+
+async def test_a_user_named_supervisor_cannot_pass_for_an_escalation(
+    client: httpx.AsyncClient, auth: Auth, db: Database
+) -> None:
+    """Escalation is a mark on the task, not an assignee: an agent whose name is `supervisor`
+    neither sees an escalated task as theirs, nor claims, nor decides it; a supervisor does."""
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.tasks import TaskActivities
+    from workflows.dto import TaskOutcome
+
+    team = f"esc-{uuid.uuid4().hex[:6]}"
+    case_id = await _case(client, auth, team, dpd=10, arrears="1500.00")
+    await _task(db, case_id, "to-escalate", -timedelta(days=1))
+    escalated_at = datetime.now(UTC)
+    await ActivityEnvironment().run(
+        TaskActivities(db).finish_task,
+        TaskOutcome(case_id=case_id, key="probe.to-escalate", status="escalated", at=escalated_at),
+    )
+    async with db.session() as session:
+        row = (await session.exec(select(Task).where(col(Task.rule_id) == "to-escalate"))).one()
+        assert row.status is TaskStatus.ESCALATED and row.assignee is None
+    task_id = str(row.id)
+
+    impostor = auth(Role.AGENT, subject="supervisor", team=team)
+    mine = (
+        await client.get("/v1/tasks", params={"mine": True, "kind": "queue_probe"}, headers=impostor)
+    ).json()
+    assert mine["items"] == []
+    queue = (
+        await client.get("/v1/tasks", params={"kind": "queue_probe", "team": team}, headers=impostor)
+    ).json()
+    [listed] = queue["items"]
+    assert listed["status"] == "escalated" and listed["assignee"] is None
+    refused = await client.post(f"/v1/tasks/{task_id}/claim", headers=impostor)
+    assert refused.status_code == 409 and "supervisor takes it" in refused.json()["message"]
+    decision = {"decision": "contacted", "reason": "as if it were mine"}
+    undecided = await client.post(f"/v1/tasks/{task_id}/complete", json=decision, headers=impostor)
+    assert undecided.status_code == 409 and "supervisor takes it" in undecided.json()["message"]
+    assert (await client.post(f"/v1/tasks/{task_id}/release", headers=impostor)).status_code == 409
+
+    boss = auth(Role.SUPERVISOR, subject="boss-esc")
+    taken = await client.post(f"/v1/tasks/{task_id}/claim", headers=boss)
+    assert taken.status_code == 200 and taken.json()["assignee"] == "boss-esc"
+    refused = await client.post(f"/v1/tasks/{task_id}/claim", headers=impostor)
+    assert refused.status_code == 409 and refused.json()["message"] == "the task is claimed by boss-esc"
+    other_boss = auth(Role.SUPERVISOR, subject="supervisor")
+    held = await client.post(f"/v1/tasks/{task_id}/claim", headers=other_boss)
+    assert held.status_code == 409 and "boss-esc" in held.json()["message"]
