@@ -21,7 +21,6 @@ from arrears.settings import Settings
 from models.enums import Role
 
 
-
 @pytest.fixture
 async def live_url(settings: Settings, db: Database, intake: IntakeService) -> AsyncIterator[str]:
     port = free_port()
