@@ -120,8 +120,6 @@ class MessageActivities:
     ) -> SendResult | _Claim | _Wait:
         """The intent: store the document and the message, apply the contact rules, and claim an
         e-mail or SMS for this attempt. No network I/O in here: the caller commits it."""
-        # read before the database's clock, so that the local deadline ends before the lease
-        started = asyncio.get_running_loop().time()
         first = _first_time()
         case, loan, borrower = await outbox.case_rows(session, request.case_id)
         doc = await outbox.store_document(session, request, case, rendered, at)
@@ -165,8 +163,11 @@ class MessageActivities:
             await outbox.record_status(session, request, case, msg, at)
             return await outbox.finish(session, request, case, outbox.result(msg), first=first)
         # an e-mail or SMS: claimed for this attempt, committed before anything goes out
-        token = outbox.claim(msg, now)
+        token = outbox.claim(msg)
         await outbox.record_status(session, request, case, msg, at)
+        # the lease starts last (the audit lock may have kept us), and the local deadline before it
+        started = asyncio.get_running_loop().time()
+        msg.claimed_until = await outbox.clock(session) + outbox.LEASE
         expires = started + outbox.LEASE.total_seconds() - _MARGIN
         return _Claim(msg, doc, case, loan, borrower, token, at, expires)
 

@@ -155,12 +155,11 @@ def held_by_another(msg: Message, now: datetime) -> timedelta | None:
     return msg.claimed_until - now
 
 
-def claim(msg: Message, now: datetime) -> str:
-    """Claim a locked message for this attempt until `now + LEASE`; the attempt's token."""
+def claim(msg: Message) -> str:
+    """Claim a locked message for a new attempt, which sets its lease; the attempt's token."""
     msg.status = MessageStatus.SENDING
     msg.attempts += 1
     msg.claimed_by = uuid.uuid4().hex
-    msg.claimed_until = now + LEASE
     return msg.claimed_by
 
 
