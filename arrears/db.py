@@ -28,7 +28,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     by `RESET ROLE`).
     """
     return create_async_engine(
-        async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        # a failed statement's text would carry its bound values (names, addresses) into the
+        # logs and the engine's failure records
+        hide_parameters=True,
     )
 
 
