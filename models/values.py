@@ -36,6 +36,23 @@ DATE_PATTERN = r"^(19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}$"
 DATETIME_PATTERN = r"^(19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}T"
 
 
+def _money_written_out(bound: str) -> BeforeValidator:
+    # The schema promises a decimal string with at most 2 places or a whole number; pydantic would
+    # also read "1E+2", " 12.5", "1_000" and a JSON 0.30000000000000004, which the schema refuses.
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not re.fullmatch(MONEY_PATTERN, value):
+            if re.fullmatch(MONEY_PATTERN, value.removeprefix("-")):
+                raise ValueError(f"should be {bound}")
+            raise ValueError("must read like 1500.00: digits, then at most 2 decimal places")
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError(
+                'an amount with cents goes as a string, such as "12.50": a number may not keep them'
+            )
+        return value
+
+    return BeforeValidator(check)
+
+
 def _cents(value: Decimal) -> Decimal:
     # `+ 0` turns a negative zero ("-0") into a plain one
     return value.quantize(CENT) + 0
@@ -55,6 +72,7 @@ def _money_schema(pattern: str, minimum: int) -> dict[str, Any]:
 Money = Annotated[
     Decimal,
     Field(ge=0, max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, allow_inf_nan=False),
+    _money_written_out("greater than or equal to 0"),
     AfterValidator(_cents),
     WithJsonSchema(_money_schema(MONEY_PATTERN, 0), mode="validation"),
 ]
@@ -63,15 +81,27 @@ Money = Annotated[
 PositiveMoney = Annotated[
     Decimal,
     Field(gt=0, max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, allow_inf_nan=False),
+    _money_written_out("greater than 0"),
     AfterValidator(_cents),
     WithJsonSchema(_money_schema(POSITIVE_MONEY_PATTERN, 1), mode="validation"),
 ]
 """An amount above zero, in cents."""
 
 
+def _day_written_out(value: Any) -> Any:
+    # pydantic would read a number as Unix seconds and take a date-time at midnight; the schema
+    # promises a day written YYYY-MM-DD
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("must be a date written YYYY-MM-DD, e.g. 2026-11-02")
+    if isinstance(value, int | float | Decimal):
+        raise ValueError("must be a date written YYYY-MM-DD, not a number")
+    return value
+
+
 BoundedDate = Annotated[
     date,
     Field(ge=EARLIEST, le=LATEST),
+    BeforeValidator(_day_written_out),
     WithJsonSchema(
         {
             "type": "string",
