@@ -2,9 +2,10 @@
 workflow messages. Plain pydantic types, safe in the workflow sandbox.
 
 Money: at most 14 digits before the point and 2 after, so that every sum, fee and interest figure
-stays far inside `decimal`'s 28 digits and the `Numeric(18, 2)` columns; stored as plain cents
-(`1E+2` becomes `100.00`). The OpenAPI document shows it as a decimal string with a pattern, or a
-whole number: a JSON number with a fraction (0.1 + 0.2) may carry more places than cents.
+stays far inside `decimal`'s 28 digits and the `Numeric(18, 2)` columns; kept in cents (`12.5`
+becomes `12.50`). It is taken as written in the OpenAPI document and nothing else: a decimal
+string matching the pattern (no exponent, sign or padding), or a whole number; a JSON number
+with a fraction is refused, as it may carry more places than cents (0.1 + 0.2).
 
 Dates: 1900-01-01 to 2199-12-31. Every date a servicer records (an origination, a filing, a
 promise, the end of a plan or of military service) falls inside it, and the longest deadline the
