@@ -17,10 +17,12 @@ from sqlalchemy import ColumnElement, Integer, and_, case, cast, func
 from sqlmodel import col, select
 
 from api.access import CaseReader, CaseWorker, DocumentReader, Supervisor, borrower_view, visible_cases
+from api.cases import workflow
+from api.cases.workflow import Update
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from api.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized, error_responses
 from api.models import AuditEventOut, Page, event_out
-from api.service import Accepted, ShortText, Text, actor, load_case, state, update
+from api.service import Accepted, ShortText, Text, actor, load_case
 from arrears import audit
 from arrears.auth import Principal
 from models.audit import AuditEvent
@@ -45,6 +47,7 @@ from workflows.dto import (
     PaymentChange,
     PostPetitionFee,
     PromiseToPay,
+    Staff,
 )
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -265,7 +268,7 @@ async def get_case(
                 loan_id=loan.id,
                 payload={"fields": ["name", "email", "phone", "address"]},
             )
-    live = await state(client, case_row)
+    live = await workflow.state(client, case_row)
     return CaseDetail(
         case=_summary(case_row, loan, int(dpd)),
         loan=LoanView.model_validate(loan, from_attributes=True),
@@ -417,11 +420,11 @@ class CloseIn(Explained):
 
 
 async def _act(
-    db: DatabaseDep, client: TemporalDep, principal: Principal, case_id: uuid.UUID, name: str, arg: Any
+    db: DatabaseDep, client: TemporalDep, principal: Principal, case_id: uuid.UUID, name: Update, arg: Staff
 ) -> Accepted:
     async with db.session() as session:
         case_row = await load_case(session, principal, case_id)
-    return await update(client, case_row, name, arg)
+    return Accepted(case_id=case_row.id, result=await workflow.update(client, case_row, name, arg))
 
 
 def _staff(principal: Principal, body: BaseModel) -> dict[str, Any]:
@@ -433,7 +436,7 @@ async def record_contact(
     case_id: uuid.UUID, body: ContactIn, principal: CaseWorker, db: DatabaseDep, client: TemporalDep
 ) -> Accepted:
     return await _act(
-        db, client, principal, case_id, "record_contact", ContactRecord(**_staff(principal, body))
+        db, client, principal, case_id, Update.RECORD_CONTACT, ContactRecord(**_staff(principal, body))
     )
 
 
@@ -443,7 +446,7 @@ async def record_promise(
 ) -> Accepted:
     """The workflow waits for the promised date: a kept promise continues, a broken one moves on."""
     return await _act(
-        db, client, principal, case_id, "record_promise", PromiseToPay(**_staff(principal, body))
+        db, client, principal, case_id, Update.RECORD_PROMISE, PromiseToPay(**_staff(principal, body))
     )
 
 
@@ -455,14 +458,14 @@ async def submit_application(
 ) -> Accepted:
     """Acknowledged within 5 business days; a complete one opens a 30-day evaluation task."""
     dto = LossMitigationApplication(**_staff(principal, body))
-    return await _act(db, client, principal, case_id, "submit_application", dto)
+    return await _act(db, client, principal, case_id, Update.SUBMIT_APPLICATION, dto)
 
 
 @router.post("/{case_id}/appeals", summary="Appeal a loss-mitigation denial", responses=ACTION_ERRORS)
 async def appeal(
     case_id: uuid.UUID, body: Explained, principal: CaseWorker, db: DatabaseDep, client: TemporalDep
 ) -> Accepted:
-    return await _act(db, client, principal, case_id, "appeal", Appeal(**_staff(principal, body)))
+    return await _act(db, client, principal, case_id, Update.APPEAL, Appeal(**_staff(principal, body)))
 
 
 @router.post("/{case_id}/forbearance", summary="Request forbearance", responses=ACTION_ERRORS)
@@ -470,7 +473,7 @@ async def request_forbearance(
     case_id: uuid.UUID, body: ForbearanceIn, principal: CaseWorker, db: DatabaseDep, client: TemporalDep
 ) -> Accepted:
     dto = ForbearanceRequest(**_staff(principal, body))
-    return await _act(db, client, principal, case_id, "request_forbearance", dto)
+    return await _act(db, client, principal, case_id, Update.REQUEST_FORBEARANCE, dto)
 
 
 @router.post("/{case_id}/bankruptcy", summary="Record a bankruptcy filing", responses=ACTION_ERRORS)
@@ -479,7 +482,7 @@ async def record_bankruptcy(
 ) -> Accepted:
     """The stay (full, 30 days or none, by the repeat-filer rule) takes effect at once."""
     dto = BankruptcyFiling(**_staff(principal, body))
-    return await _act(db, client, principal, case_id, "record_bankruptcy", dto)
+    return await _act(db, client, principal, case_id, Update.RECORD_BANKRUPTCY, dto)
 
 
 @router.post(
@@ -491,7 +494,7 @@ async def resolve_bankruptcy(
     case_id: uuid.UUID, body: ResolutionIn, principal: CaseWorker, db: DatabaseDep, client: TemporalDep
 ) -> Accepted:
     dto = BankruptcyResolution(**_staff(principal, body))
-    return await _act(db, client, principal, case_id, "resolve_bankruptcy", dto)
+    return await _act(db, client, principal, case_id, Update.RESOLVE_BANKRUPTCY, dto)
 
 
 @router.post(
@@ -503,7 +506,7 @@ async def record_payment_change(
     case_id: uuid.UUID, body: PaymentChangeIn, principal: CaseWorker, db: DatabaseDep, client: TemporalDep
 ) -> Accepted:
     dto = PaymentChange(**_staff(principal, body))
-    return await _act(db, client, principal, case_id, "record_payment_change", dto)
+    return await _act(db, client, principal, case_id, Update.RECORD_PAYMENT_CHANGE, dto)
 
 
 @router.post(
@@ -515,7 +518,7 @@ async def record_post_petition_fee(
     case_id: uuid.UUID, body: FeeIn, principal: CaseWorker, db: DatabaseDep, client: TemporalDep
 ) -> Accepted:
     dto = PostPetitionFee(**_staff(principal, body))
-    return await _act(db, client, principal, case_id, "record_post_petition_fee", dto)
+    return await _act(db, client, principal, case_id, Update.RECORD_POST_PETITION_FEE, dto)
 
 
 @router.post(
@@ -526,7 +529,7 @@ async def record_post_petition_fee(
 async def set_hold(
     case_id: uuid.UUID, body: HoldIn, principal: CaseWorker, db: DatabaseDep, client: TemporalDep
 ) -> Accepted:
-    return await _act(db, client, principal, case_id, "set_hold", HoldChange(**_staff(principal, body)))
+    return await _act(db, client, principal, case_id, Update.SET_HOLD, HoldChange(**_staff(principal, body)))
 
 
 @router.post(
@@ -545,4 +548,4 @@ async def close_case(
     Where the servicer requires four eyes, the close waits for a second supervisor, who decides
     the `close_approval` task."""
     request = CloseRequest(**_staff(principal, body), approval_required=settings.close_requires_approval)
-    return await _act(db, client, principal, case_id, "close_case", request)
+    return await _act(db, client, principal, case_id, Update.CLOSE_CASE, request)

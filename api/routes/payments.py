@@ -21,9 +21,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 
+from api.cases import workflow
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from api.errors import DomainError, PayloadTooLarge, ServiceUnavailable, Unauthorized, error_responses
-from api.service import signal_payment
 from arrears import audit
 from models.cases import Case
 from models.enums import CaseStatus
@@ -186,4 +186,4 @@ async def _signal(
     )
     # To the run of the case the payment was stored against: if that case has closed meanwhile,
     # the payment stays stored against the loan and never reaches the loan's newer case.
-    await signal_payment(client, case, signal)
+    await workflow.signal_payment(client, case, signal)

@@ -13,12 +13,13 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, true, update
 from sqlmodel import col, select
 
 from api.access import CaseWorker, visible_cases
+from api.cases import workflow
+from api.cases.workflow import Update
 from api.deps import DatabaseDep, TemporalDep
 from api.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized, error_responses
 from api.models import Page
 from api.routes.cases import Limit, Offset, days_past_due
 from api.service import Accepted, ShortText, Text, actor
-from api.service import update as workflow_update
 from arrears import audit
 from arrears.auth import Principal
 from models.base import utcnow
@@ -288,4 +289,5 @@ async def complete(
     decision = TaskDecision(
         by=principal.subject, role=principal.role.value, task=_key(task), **body.model_dump()
     )
-    return await workflow_update(client, case_row, "complete_task", decision)
+    result = await workflow.update(client, case_row, Update.COMPLETE_TASK, decision)
+    return Accepted(case_id=case_row.id, result=result)

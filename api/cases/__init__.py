@@ -1,0 +1,1 @@
+"""Cases: the list, the detail, the timeline, documents and messages, and the staff actions."""
