@@ -176,6 +176,16 @@ async def start_worker(env: dict[str, str], work: Path) -> asyncio.subprocess.Pr
         )
 
 
+async def stop(proc: asyncio.subprocess.Process) -> None:
+    """Stop a worker as an operator would: SIGTERM, then SIGKILL if it is still there after 30 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), timeout=30)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+
+
 def _tail(work: Path) -> str:
     return (work / "worker.log").read_text(errors="replace")[-4000:]
 
@@ -252,7 +262,7 @@ async def kill_loop(
 
 
 async def finish(
-    db: Database, batch: Batch, args: argparse.Namespace, bar: Progress, sent_bar: TaskID
+    db: Database, batch: Batch, args: argparse.Namespace, bar: Progress, sent_bar: TaskID, label: str
 ) -> bool:
     """Wait for the last worker to record every e-mail sent; False at the deadline."""
     deadline = time.monotonic() + args.timeout
@@ -263,9 +273,33 @@ async def finish(
         if len(rows) >= args.sends and sent == len(rows):
             return True
         if not console.is_terminal and int(time.monotonic()) % 15 == 0:
-            console.print(f"last worker: {sent}/{args.sends} recorded sent")
+            console.print(f"{label}: {sent}/{args.sends} recorded sent")
         await asyncio.sleep(1)
     return False
+
+
+async def baseline(
+    db: Database,
+    batch: Batch,
+    sink: KillSink,
+    env: dict[str, str],
+    work: Path,
+    args: argparse.Namespace,
+    bar: Progress,
+) -> dict[str, Any]:
+    """The same batch sent by one worker that nobody kills: the time it takes, and no duplicate."""
+    job = bar.add_task("baseline, no kill: recorded sent", total=args.sends)
+    began = time.perf_counter()
+    proc = await start_worker(env, work)
+    try:
+        complete = await finish(db, batch, args, bar, job, "baseline, no kill")
+    finally:
+        await stop(proc)
+    counts = tally(batch, await emails(db, batch), sink.received, args.sends)
+    keep = ("received", "distinct_message_ids", "lost", "duplicates")
+    return {"all_sent_s": round(time.perf_counter() - began, 1), "all_sent_in_time": complete} | {
+        k: counts[k] for k in keep
+    }
 
 
 async def cure(client: Client, batch: Batch, args: argparse.Namespace, bar: Progress) -> Counter[str]:
@@ -361,29 +395,27 @@ async def run(args: argparse.Namespace, url: str, address: str, work: Path) -> d
     await ensure_search_attributes(client)
     db = Database(url)
     sink = KillSink(delay=args.smtp_delay, envelope_delay=args.envelope_delay)
-    queue = f"kills-{uuid.uuid4()}"
+    queue, base_queue = f"kills-{uuid.uuid4()}", f"baseline-{uuid.uuid4()}"
     try:
         with SmtpServer(sink):
+            base_batch = await open_cases(db, client, base_queue, args.sends)
             batch = await open_cases(db, client, queue, args.sends)
             env = worker_env(url, address, queue, sink.port, args, work)
             code = code_version()  # what the first worker ran; each restart reads the files again
-            began = time.perf_counter()
             with Progress(console=console) as bar:
+                base_env = worker_env(url, address, base_queue, sink.port, args, work)
+                base = await baseline(db, base_batch, sink, base_env, work, args, bar)
+                began = time.perf_counter()
                 sent_bar = bar.add_task("e-mails recorded sent", total=args.sends)
                 kills = await kill_loop(db, batch, sink, env, work, args, bar, sent_bar)
                 killing = time.perf_counter() - began
                 last = await start_worker(env, work)
                 try:
-                    complete = await finish(db, batch, args, bar, sent_bar)
+                    complete = await finish(db, batch, args, bar, sent_bar, "last worker")
                     all_sent = time.perf_counter() - began
                     outcomes = await cure(client, batch, args, bar) if complete else Counter()
                 finally:
-                    last.send_signal(signal.SIGTERM)
-                    try:
-                        await asyncio.wait_for(last.wait(), timeout=30)
-                    except TimeoutError:
-                        last.kill()
-                        await last.wait()
+                    await stop(last)
             wall = time.perf_counter() - began
             rows = await emails(db, batch)
     finally:
@@ -415,6 +447,8 @@ async def run(args: argparse.Namespace, url: str, address: str, work: Path) -> d
         "wall_s": round(wall, 1),
         "kill_landings": dict(landings),
         "details": {k: v for k, v in counts.items() if isinstance(v, list) and v},
+        "baseline": base,
+        "all_sent_vs_baseline": round(all_sent / max(base["all_sent_s"], 0.1), 1),
         "kill_log": kills,
     }
 
@@ -429,6 +463,9 @@ def verdicts(f: dict[str, Any]) -> list[str]:
             bad.append(f"{name.replace('_', ' ')}: {len(f['details'][name])}")
     if not f["all_sent_in_time"]:
         bad.append("not every e-mail was recorded sent before the timeout")
+    base = f["baseline"]
+    if base["lost"] or base["duplicates"] or not base["all_sent_in_time"]:
+        bad.append(f"with no kill at all: {base['lost']} lost, {base['duplicates']} duplicates")
     cured = f["case_outcomes"].get(CaseOutcome.CURED.value, 0)
     if cured != f["sends"]:
         bad.append(f"{f['sends'] - cured} case(s) did not complete cured: {f['case_outcomes']}")
@@ -457,6 +494,9 @@ def report(f: dict[str, Any], bad: list[str]) -> None:
         ("  between server's take and recorded outcome", f["kills_in_unrecorded_window"], ""),
         ("kill phase (s)", f["kill_phase_s"], ""),
         ("until all recorded sent (s)", f["all_sent_s"], ""),
+        ("  the same batch with no kill (s)", f["baseline"]["all_sent_s"], ""),
+        ("  ratio", f"{f['all_sent_vs_baseline']}x", ""),
+        ("duplicates with no kill", f["baseline"]["duplicates"], 0),
         ("wall time, intake excluded (s)", f["wall_s"], ""),
     ):
         table.add_row(name, str(value), str(must))
