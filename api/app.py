@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import errors
+from api.cases import endpoints as cases
 from api.limits import BodyLimit
-from api.routes import audit, cases, delinquencies, health, payments, reports, tasks
+from api.routes import audit, delinquencies, health, payments, reports, tasks
 from arrears.db import Database
 from arrears.intake import IntakeService
 from arrears.settings import Settings

@@ -14,12 +14,13 @@ from sqlmodel import col, select
 
 from api.access import CaseWorker, visible_cases
 from api.cases import workflow
+from api.cases.queries import days_past_due
+from api.cases.schemas import Accepted
 from api.cases.workflow import Update
 from api.deps import DatabaseDep, TemporalDep
 from api.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized, error_responses
 from api.models import Page
-from api.routes.cases import Limit, Offset, days_past_due
-from api.service import Accepted, ShortText, Text, actor
+from api.service import Limit, Offset, ShortText, Text, actor
 from arrears import audit
 from arrears.auth import Principal
 from models.base import utcnow
