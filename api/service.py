@@ -13,6 +13,8 @@ from arrears.auth import Principal
 
 # Free text from people: printable, so that nothing the database or a letter cannot hold gets in.
 PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# A name or a number on one line: no control character at all.
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=PRINTABLE)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=PRINTABLE)]
 

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
+from pydantic.fields import FieldInfo
 
-from api.service import Text
+from api.service import ONE_LINE, PRINTABLE
 from models.enums import CaseOutcome, CaseStage, CaseStatus, Channel, MessageStatus, PolicyPack
-from models.values import BoundedDate, Money, PositiveMoney
-from workflows.dto import CaseState
+from workflows.dto import (
+    Appeal,
+    BankruptcyFiling,
+    BankruptcyResolution,
+    CaseState,
+    CloseRequest,
+    ContactRecord,
+    ForbearanceRequest,
+    HoldChange,
+    LossMitigationApplication,
+    PaymentChange,
+    PostPetitionFee,
+    PromiseToPay,
+)
 
 DpdBucket = Literal["0-29", "30-59", "60-89", "90-119", "120+"]
 
@@ -124,61 +138,105 @@ class Accepted(BaseModel):
     result: str
 
 
-class Explained(BaseModel):
-    reason: Text = Field(description="why, for the audit trail")
+class CommandBody(BaseModel):
+    """A staff action's request body: its workflow command without who asks (the server adds that)."""
 
 
-class ContactIn(Explained):
-    channel: Channel
-    outcome: Literal["reached", "no_answer", "left_message", "wrong_number"]
+M = TypeVar("M", bound=CommandBody)
+
+# Who asks: taken from the caller's token, never from the body.
+STAFF_FIELDS = frozenset({"by", "role"})
+# Where the API refuses more than the command itself: what a person types must be printable. Kept
+# here, not on the commands, because a workflow re-validates its recorded messages on replay.
+NARROWER: dict[str, FieldInfo] = {
+    "reason": Field(pattern=PRINTABLE, description="why, for the audit trail"),
+}
 
 
-class PromiseIn(Explained):
-    amount: PositiveMoney
-    due: BoundedDate
+def command_body(
+    command: type[BaseModel],
+    *,
+    omit: Collection[str] = (),
+    narrower: Mapping[str, FieldInfo] | None = None,
+) -> Callable[[type[M]], type[M]]:
+    """Make the decorated class the request body of `command`: the command's fields with their
+    types, defaults and constraints, less the staff fields and `omit`, and narrowed where the API
+    refuses more than the workflow (`NARROWER`, then `narrower`)."""
+
+    def build(declared: type[M]) -> type[M]:
+        fields: dict[str, Any] = {}
+        for name, info in command.model_fields.items():
+            if name in STAFF_FIELDS or name in omit:
+                continue
+            narrowed = [n for n in (NARROWER.get(name), (narrower or {}).get(name)) if n is not None]
+            fields[name] = Annotated[(info.annotation, info, *narrowed)]
+        return create_model(
+            declared.__name__,
+            __base__=declared,
+            __module__=declared.__module__,
+            __doc__=declared.__doc__,
+            **fields,
+        )
+
+    return build
 
 
-class ApplicationIn(Explained):
-    received_on: BoundedDate
-    complete: bool
-    sale_date: BoundedDate | None = None
+ONE_LINE_TEXT = Field(pattern=ONE_LINE)
 
 
-class ForbearanceIn(Explained):
-    kind: Literal["pause", "reduced"]
-    months: int = Field(ge=1, le=24)
-    reduced_amount: Money | None = None
+# the appeal's body, a reason only; the OpenAPI document names it so
+@command_body(Appeal)
+class Explained(CommandBody):
+    pass
 
 
-class BankruptcyIn(Explained):
-    chapter: Literal[7, 11, 12, 13] = 13
-    court_case: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
-    filed_on: BoundedDate
-    prior_dismissed_within_year: int = Field(default=0, ge=0, le=20)
+@command_body(ContactRecord)
+class ContactIn(CommandBody):
+    pass
 
 
-class ResolutionIn(Explained):
-    kind: Literal["relief", "dismissal", "discharge"]
-    on: BoundedDate
+@command_body(PromiseToPay)
+class PromiseIn(CommandBody):
+    pass
 
 
-class PaymentChangeIn(Explained):
-    new_amount: PositiveMoney
-    effective_on: BoundedDate
+@command_body(LossMitigationApplication)
+class ApplicationIn(CommandBody):
+    pass
 
 
-class FeeIn(Explained):
-    amount: PositiveMoney
-    incurred_on: BoundedDate
-    description: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+@command_body(ForbearanceRequest)
+class ForbearanceIn(CommandBody):
+    pass
 
 
-class HoldIn(Explained):
-    kind: Literal["dispute", "cease", "scra"]
-    active: bool
-    channels: list[Channel] = Field(default_factory=list, max_length=4)
-    until: BoundedDate | None = None
+@command_body(BankruptcyFiling, narrower={"court_case": ONE_LINE_TEXT})
+class BankruptcyIn(CommandBody):
+    pass
 
 
-class CloseIn(Explained):
-    outcome: CaseOutcome
+@command_body(BankruptcyResolution)
+class ResolutionIn(CommandBody):
+    pass
+
+
+@command_body(PaymentChange)
+class PaymentChangeIn(CommandBody):
+    pass
+
+
+@command_body(PostPetitionFee, narrower={"description": ONE_LINE_TEXT})
+class FeeIn(CommandBody):
+    pass
+
+
+# a hold names at most the four channels
+@command_body(HoldChange, narrower={"channels": Field(max_length=4)})
+class HoldIn(CommandBody):
+    pass
+
+
+# whether the close waits for a second supervisor is the servicer's setting, not the caller's
+@command_body(CloseRequest, omit={"approval_required"})
+class CloseIn(CommandBody):
+    pass

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
@@ -20,6 +19,7 @@ from api.cases.schemas import (
     BorrowerView,
     CaseDetail,
     CaseSummary,
+    CommandBody,
     DocumentFile,
     DocumentOut,
     DpdBucket,
@@ -180,7 +180,7 @@ async def act(
     principal: Principal,
     case_id: uuid.UUID,
     update: workflow.Update,
-    body: BaseModel,
+    body: CommandBody,
     **facts: object,
 ) -> Accepted:
     """Send the update's command to the case's own run: the body, who asks, and any facts the
