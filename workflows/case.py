@@ -1217,6 +1217,8 @@ class CaseWorkflow:
     @request_forbearance.validator
     def _validate_forbearance(self, request: ForbearanceRequest) -> None:
         self._require_open()
+        if request.kind == "reduced" and request.reduced_amount is None:
+            raise ApplicationError("reduced payments need their monthly amount (reduced_amount)")
         if self._m.stay is not None:
             raise ApplicationError("a bankruptcy stay is in force")
         if self._m.stage in (CaseStage.FORBEARANCE, CaseStage.LOSS_MITIGATION):
@@ -1412,12 +1414,16 @@ class CaseWorkflow:
         if task.kind in ("evaluation", "appeal_review"):
             if decision.decision == "approve" and decision.plan is None:
                 raise ApplicationError("an approval needs plan terms")
+            if decision.decision == "approve":
+                self._require_plan_amount(decision.plan)
             if decision.decision == "deny" and not decision.denial_reasons:
                 raise ApplicationError("a denial needs its specific reasons")
         if task.kind == "appeal_review":
             app = self._m.application
             if app is not None and app.first_decider == decision.by:
                 raise ApplicationError("the appeal must be decided by someone other than the first decider")
+        if task.kind == "forbearance_review" and decision.decision == "repayment_plan":
+            self._require_plan_amount(decision.plan or PlanTerms(kind="repayment_plan"))
         if task.kind == "scra_check" and decision.decision == "active" and decision.service_end is None:
             raise ApplicationError("active duty needs service_end")
         if task.kind == "close_approval":
@@ -1437,6 +1443,12 @@ class CaseWorkflow:
         if decision.decision == "approve":
             self._require_open()
             self._check_close(proposal.outcome, proposal.reason)  # the facts may have changed since
+
+    @staticmethod
+    def _require_plan_amount(plan: PlanTerms | None) -> None:
+        # the agreement letter states the monthly amount: without one it could never be sent
+        if plan is not None and plan.kind != "modification" and plan.amount is None:
+            raise ApplicationError(f"a {plan.kind} needs its monthly amount (plan.amount)")
 
     @workflow.update
     async def close_case(self, request: CloseRequest) -> str:

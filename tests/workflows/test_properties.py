@@ -61,7 +61,7 @@ async def _decide(case: Any, which: str) -> None:
     decision = sorted(DECISIONS[task.kind])[0]
     extra: dict[str, Any] = {}
     if decision == "approve":
-        extra["plan"] = PlanTerms(kind="repayment_plan", months=2)
+        extra["plan"] = PlanTerms(kind="repayment_plan", months=2, amount=Decimal("300"))
     if decision == "deny":
         extra["denial_reasons"] = ["not eligible"]
     if task.kind == "scra_check":

@@ -2,8 +2,9 @@
 
 The histories in tests/histories/ were recorded from real runs, one set per code generation:
 `<scenario>.json` from before the generation markers, `<scenario>.<marker>.json` from runs that
-started on that generation (workflows/case.py, GENERATIONS). Record the current generation's set
-(only when a change is deliberately incompatible and guarded by a new generation) with:
+started on that generation (workflows/case.py, GENERATIONS). The current generation has one for
+every path a case can take (tests/workflows/replay_scenarios.py). Record a new generation's set
+(when a change is deliberately incompatible and guarded by a new generation) with:
 
     ARREARS_RECORD_HISTORIES=<marker> .venv/bin/pytest tests/workflows/test_replay.py
 """
@@ -11,19 +12,24 @@ started on that generation (workflows/case.py, GENERATIONS). Record the current 
 from __future__ import annotations
 
 import os
-from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from arrears.case_runs import case_input
+from arrears.db import Database
+from arrears.intake import IntakeService
 from arrears.temporal import sandbox_runner
+from models.cases import Case
+from tests.workflows.replay_scenarios import SCENARIOS
 from workflows.case import GENERATIONS, CaseWorkflow
-from workflows.dto import BankruptcyFiling, BankruptcyResolution, LossMitigationApplication, PromiseToPay
+
+CONTINUED = "nl_continued_as_new"
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 
@@ -38,8 +44,8 @@ def _replayer() -> Replayer:
 
 def test_recorded_histories_exist() -> None:
     assert len(list(HISTORIES.glob("*.json"))) >= 3
-    # every generation but the current one has cases in flight somewhere
-    for marker in GENERATIONS[:-1]:
+    # every generation, the current one included, has cases in flight somewhere
+    for marker in GENERATIONS:
         assert list(HISTORIES.glob(f"*.{marker}.json")), f"no recorded history of generation {marker}"
 
 
@@ -49,57 +55,44 @@ async def test_recorded_history_replays_on_current_code(path: Path) -> None:
     await _replayer().replay_workflow(history)
 
 
-async def _scenario_cure(case: Any) -> None:
-    await case.handle.execute_update(
-        CaseWorkflow.record_promise,
-        PromiseToPay(
-            by="agent", reason="phone", amount=Decimal("500"), due=await case.today() + timedelta(days=5)
-        ),
-    )
-    await case.to(await case.today() + timedelta(days=10))
-    await case.pay("1500.00")
-
-
-async def _scenario_stay(case: Any) -> None:
-    await case.to(await case.today() + timedelta(days=20))
-    await case.handle.execute_update(
-        CaseWorkflow.record_bankruptcy,
-        BankruptcyFiling(by="legal", reason="petition", court_case="26-1", filed_on=await case.today()),
-    )
-    await case.to(await case.today() + timedelta(days=30))
-    await case.handle.execute_update(
-        CaseWorkflow.resolve_bankruptcy,
-        BankruptcyResolution(by="legal", reason="order", kind="relief", on=await case.today()),
-    )
-    await case.to(await case.today() + timedelta(days=60))
-
-
-async def _scenario_loss_mitigation(case: Any) -> None:
-    await case.handle.execute_update(
-        CaseWorkflow.submit_application,
-        LossMitigationApplication(
-            by="agent", reason="applied", received_on=await case.today(), complete=True
-        ),
-    )
-    await case.settle()
-    await case.decide("evaluation", "deny", denial_reasons=["investor guidelines"])
-    await case.to(await case.today() + timedelta(days=20))
-
-
-SCENARIOS = {
-    "us_promise_then_cure": ("us_mortgage", 10, _scenario_cure),
-    "us_stay_then_relief": ("us_mortgage", 100, _scenario_stay),
-    "nl_stay_then_relief": ("nl_consumer", 5, _scenario_stay),
-    "se_loss_mitigation_denied": ("se_consumer", 40, _scenario_loss_mitigation),
-}
-
-
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 async def test_fresh_history_replays_and_can_be_recorded(open_case: Any, name: str) -> None:
-    pack, days, play = SCENARIOS[name]
-    case = await open_case(pack, days_past_due=days)
+    pack, days, row, play = SCENARIOS[name]
+    case = await open_case(pack, days_past_due=days, **row)
     await play(case)
-    history = await case.handle.fetch_history()
+    await _replay_and_record(name, await case.handle.fetch_history())
+
+
+async def test_a_run_continued_as_new_replays_and_can_be_recorded(
+    open_case: Any, skipping_intake: IntakeService, time_env: WorkflowEnvironment, db: Database
+) -> None:
+    """A run that starts from carried memory, as continue-as-new starts it."""
+    case = await open_case("nl_consumer", days_past_due=1, arrears="600.00")
+    await case.to(case.day(22))
+    memory = await case.handle.query(CaseWorkflow.memory)
+    before = await case.state()
+    async with db.session() as session:
+        row = await session.get(Case, before.case_id)
+    assert row is not None
+    carried = case_input(row, before.loan_external_id).model_copy(update={"memory": memory})
+    await case.handle.terminate("replaced by the carried run")
+    resumed = await time_env.client.start_workflow(
+        CaseWorkflow.run, carried, id=f"{case.handle.id}-next", task_queue=skipping_intake.task_queue
+    )
+    case.handle = time_env.client.get_workflow_handle_for(CaseWorkflow.run, resumed.id)
+    await case.to(case.day(33))
+    await case.decide("forbearance_assessment", "not_appropriate")
+    await case.to(case.day(40))
+    await _replay_and_record(CONTINUED, await case.handle.fetch_history())
+
+
+def test_every_path_is_recorded_for_the_current_generation() -> None:
+    current = GENERATIONS[-1]
+    missing = [n for n in [*SCENARIOS, CONTINUED] if not (HISTORIES / f"{n}.{current}.json").exists()]
+    assert not missing, f"record them: ARREARS_RECORD_HISTORIES={current} ...; missing: {missing}"
+
+
+async def _replay_and_record(name: str, history: WorkflowHistory) -> None:
     await _replayer().replay_workflow(history)
     if marker := os.environ.get("ARREARS_RECORD_HISTORIES"):
         (HISTORIES / f"{name}.{marker}.json").write_text(history.to_json())

@@ -158,9 +158,16 @@ async def test_denial_appeal_window_is_14_days_and_the_reviewer_must_differ(open
     review = next(t for t in (await case.state()).open_tasks if t.kind == "appeal_review")
     assert review.due == today + timedelta(days=13 + 30)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await case.decide("appeal_review", "approve", by="alice", plan=PlanTerms(kind="trial", months=3))
+        await case.decide(
+            "appeal_review",
+            "approve",
+            by="alice",
+            plan=PlanTerms(kind="trial", months=3, amount=Decimal("900")),
+        )
     assert "other than the first decider" in str(refused.value.cause)
-    await case.decide("appeal_review", "approve", by="bob", plan=PlanTerms(kind="trial", months=3))
+    await case.decide(
+        "appeal_review", "approve", by="bob", plan=PlanTerms(kind="trial", months=3, amount=Decimal("900"))
+    )
     await case.decide("offer_acceptance", "accepted")
     assert (await case.state()).stage == CaseStage.FORBEARANCE
 
@@ -178,7 +185,7 @@ async def _offered(case: Any, sale_in_days: int | None = None) -> date:
         ),
     )
     await case.settle()
-    await case.decide("evaluation", "approve", plan=PlanTerms(kind="trial", months=3))
+    await case.decide("evaluation", "approve", plan=PlanTerms(kind="trial", months=3, amount=Decimal("900")))
     return today
 
 

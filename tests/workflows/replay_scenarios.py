@@ -1,0 +1,239 @@
+"""Every path a case can take, played on the time-skipping server: the histories the replay suite
+records for each code generation and replays on every later commit (tests/workflows/test_replay.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from models.enums import Channel
+from workflows.case import CaseWorkflow
+from workflows.dto import (
+    Appeal,
+    BankruptcyFiling,
+    BankruptcyResolution,
+    ForbearanceRequest,
+    HoldChange,
+    LossMitigationApplication,
+    PaymentChange,
+    PlanTerms,
+    PostPetitionFee,
+    PromiseToPay,
+)
+
+Play = Callable[[Any], Awaitable[None]]
+
+
+async def _update(case: Any, update: Any, arg: Any) -> None:
+    await case.handle.execute_update(update, arg)
+    await case.settle()
+
+
+async def _promise(case: Any, amount: str, in_days: int) -> None:
+    due = await case.today() + timedelta(days=in_days)
+    await _update(
+        case, CaseWorkflow.record_promise, PromiseToPay(by="agent", reason="phone", amount=amount, due=due)
+    )
+
+
+async def _apply(case: Any, *, sale_in_days: int | None = None) -> None:
+    today = await case.today()
+    application = LossMitigationApplication(
+        by="agent",
+        reason="complete package",
+        received_on=today,
+        complete=True,
+        sale_date=today + timedelta(days=sale_in_days) if sale_in_days else None,
+    )
+    await _update(case, CaseWorkflow.submit_application, application)
+
+
+async def _file(case: Any, chapter: int = 13) -> None:
+    filing = BankruptcyFiling(
+        by="legal", reason="petition", court_case="26-20001", chapter=chapter, filed_on=await case.today()
+    )
+    await _update(case, CaseWorkflow.record_bankruptcy, filing)
+
+
+async def _resolve(case: Any, kind: str) -> None:
+    await _update(
+        case,
+        CaseWorkflow.resolve_bankruptcy,
+        BankruptcyResolution(by="legal", reason="order", kind=kind, on=await case.today()),
+    )
+
+
+async def _later(case: Any, days: int) -> None:
+    await case.to(await case.today() + timedelta(days=days))
+
+
+# ------------------------------------------------------------------ early stage, promises
+async def early_stage(case: Any) -> None:
+    """The early stage's reminders, letters and tasks over 45 days."""
+    await case.to(case.day(45))
+
+
+async def promise_kept_then_cure(case: Any) -> None:
+    await _promise(case, "500.00", 5)
+    await _later(case, 3)
+    await case.pay("500.00")
+    await _later(case, 5)
+    await case.pay("1000.00")
+
+
+async def promise_broken(case: Any) -> None:
+    await _promise(case, "500.00", 5)
+    await _later(case, 12)
+
+
+# ------------------------------------------------------------------ loss mitigation
+async def loss_mitigation_approved(case: Any) -> None:
+    await _apply(case)
+    await case.decide(
+        "evaluation", "approve", plan=PlanTerms(kind="repayment_plan", months=6, amount=Decimal("300"))
+    )
+    await case.decide("offer_acceptance", "accepted")
+    await _later(case, 20)
+
+
+async def loss_mitigation_denied_then_appeal(case: Any) -> None:
+    await _apply(case)
+    await case.decide("evaluation", "deny", by="alice", denial_reasons=["income below the program minimum"])
+    await _later(case, 10)
+    await _update(case, CaseWorkflow.appeal, Appeal(by="agent", reason="new income evidence"))
+    await case.decide(
+        "appeal_review", "approve", by="bob", plan=PlanTerms(kind="trial", months=3, amount=Decimal("900"))
+    )
+    await case.decide("offer_acceptance", "accepted")
+    await _later(case, 10)
+
+
+async def loss_mitigation_offer_lapsed(case: Any) -> None:
+    await _apply(case)
+    await case.decide("evaluation", "approve", plan=PlanTerms(kind="trial", months=3, amount=Decimal("900")))
+    await _later(case, 16)
+
+
+# ------------------------------------------------------------------ forbearance
+async def forbearance_then_review(case: Any) -> None:
+    request = ForbearanceRequest(
+        by="agent", reason="job loss", kind="reduced", months=2, reduced_amount=Decimal("200")
+    )
+    await _update(case, CaseWorkflow.request_forbearance, request)
+    await _later(case, 65)
+    await case.decide(
+        "forbearance_review",
+        "repayment_plan",
+        plan=PlanTerms(kind="repayment_plan", months=6, amount=Decimal("400")),
+    )
+    await _later(case, 5)
+
+
+# ------------------------------------------------------------------ enforcement
+async def us_foreclosure_with_scra_hold(case: Any) -> None:
+    """Opened past day 120: the SCRA check finds active duty, which holds foreclosure until a
+    year after service: the referral is refused until then."""
+    service_end = await case.today() - timedelta(days=340)
+    await case.decide("scra_check", "active", service_end=service_end)
+    await case.to(service_end + timedelta(days=364), hour=23)
+
+
+async def nl_enforcement(case: Any) -> None:
+    await case.to(case.day(33))
+    await case.decide("forbearance_assessment", "not_appropriate")
+    await case.to(case.day(45))
+
+
+async def se_enforcement(case: Any) -> None:
+    await case.to(case.day(23))
+    await case.decide("forbearance_assessment", "not_appropriate")
+    await case.to(case.day(60))
+
+
+async def default_marking(case: Any) -> None:
+    """An EU exposure more than 90 days past due on a material amount: defaulted on day 91."""
+    await case.to(case.day(95))
+
+
+# ------------------------------------------------------------------ holds
+async def dispute_and_cease_holds(case: Any) -> None:
+    await _update(
+        case,
+        CaseWorkflow.set_hold,
+        HoldChange(by="agent", reason="borrower disputes", kind="dispute", active=True),
+    )
+    await _later(case, 10)
+    await _update(
+        case, CaseWorkflow.set_hold, HoldChange(by="agent", reason="verified", kind="dispute", active=False)
+    )
+    cease = HoldChange(by="agent", reason="stop e-mails", kind="cease", active=True, channels=[Channel.EMAIL])
+    await _update(case, CaseWorkflow.set_hold, cease)
+    await _later(case, 15)
+
+
+# ------------------------------------------------------------------ bankruptcy
+async def stay_ended_by_relief(case: Any) -> None:
+    await _file(case, chapter=7)
+    await _later(case, 30)
+    await _resolve(case, "relief")
+    await _later(case, 20)
+
+
+async def stay_ended_by_dismissal(case: Any) -> None:
+    await _file(case, chapter=13)
+    await _later(case, 40)
+    await _resolve(case, "dismissal")
+    await _later(case, 20)
+
+
+async def stay_ended_by_discharge(case: Any) -> None:
+    await _file(case, chapter=7)
+    await _later(case, 90)
+    await _resolve(case, "discharge")
+
+
+async def chapter_13_notices(case: Any) -> None:
+    await _file(case, chapter=13)
+    filed = await case.today()
+    change = PaymentChange(
+        by="escrow",
+        reason="escrow analysis",
+        new_amount=Decimal("1620"),
+        effective_on=filed + timedelta(days=21),
+    )
+    await _update(case, CaseWorkflow.record_payment_change, change)
+    fee = PostPetitionFee(
+        by="legal",
+        reason="inspection",
+        amount=Decimal("25"),
+        incurred_on=filed,
+        description="property inspection",
+    )
+    await _update(case, CaseWorkflow.record_post_petition_fee, fee)
+    await _later(case, 30)
+
+
+# name: (pack, days past due at opening, intake overrides, play)
+SCENARIOS: dict[str, tuple[str, int, dict[str, Any], Play]] = {
+    "us_early_stage": ("us_mortgage", 1, {}, early_stage),
+    "nl_early_stage": ("nl_consumer", 1, {}, early_stage),
+    "se_early_stage": ("se_consumer", 1, {}, early_stage),
+    "us_promise_kept_then_cure": ("us_mortgage", 10, {}, promise_kept_then_cure),
+    "nl_promise_broken": ("nl_consumer", 5, {}, promise_broken),
+    "us_loss_mitigation_approved": ("us_mortgage", 50, {}, loss_mitigation_approved),
+    "us_loss_mitigation_denied_then_appeal": ("us_mortgage", 50, {}, loss_mitigation_denied_then_appeal),
+    "us_loss_mitigation_offer_lapsed": ("us_mortgage", 50, {}, loss_mitigation_offer_lapsed),
+    "nl_forbearance_then_review": ("nl_consumer", 20, {}, forbearance_then_review),
+    "us_foreclosure_with_scra_hold": ("us_mortgage", 125, {}, us_foreclosure_with_scra_hold),
+    "nl_enforcement": ("nl_consumer", 1, {}, nl_enforcement),
+    "se_enforcement": ("se_consumer", 1, {}, se_enforcement),
+    "nl_default_marking": ("nl_consumer", 80, {"arrears": "3000.00"}, default_marking),
+    "us_dispute_and_cease_holds": ("us_mortgage", 10, {}, dispute_and_cease_holds),
+    "us_stay_ended_by_relief": ("us_mortgage", 60, {}, stay_ended_by_relief),
+    "us_stay_ended_by_dismissal": ("us_mortgage", 60, {}, stay_ended_by_dismissal),
+    "se_stay_ended_by_discharge": ("se_consumer", 30, {}, stay_ended_by_discharge),
+    "us_chapter_13_notices": ("us_mortgage", 20, {}, chapter_13_notices),
+}
