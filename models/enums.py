@@ -33,6 +33,14 @@ class CaseOutcome(StrEnum):
     TRANSFERRED = "transferred"
 
 
+class StayResolution(StrEnum):
+    """How a bankruptcy stay ends before it expires."""
+
+    RELIEF = "relief"
+    DISMISSAL = "dismissal"
+    DISCHARGE = "discharge"
+
+
 class TaskStatus(StrEnum):
     OPEN = "open"
     CLAIMED = "claimed"
@@ -63,13 +71,6 @@ class Channel(StrEnum):
     SMS = "sms"
     LETTER = "letter"
     CALL = "call"
-
-
-class HoldKind(StrEnum):
-    STAY = "stay"
-    DISPUTE = "dispute"
-    CEASE = "cease"
-    SCRA = "scra"
 
 
 class MessageStatus(StrEnum):
