@@ -10,6 +10,7 @@ from temporalio import activity
 
 from arrears import audit
 from arrears.db import Database
+from models.audit_actions import AuditAction
 from models.cases import Case
 from models.enums import CaseStage, CaseStatus
 from models.payments import Payment
@@ -22,7 +23,7 @@ async def append_action(session: AsyncSession, data: ActionInput) -> None:
     await audit.append(
         session,
         actor=audit.Actor(data.actor, data.role),
-        action=f"{record.kind}.{record.status}",
+        action=AuditAction.for_step(record.kind, record.status),
         reason=data.reason[:500],
         case_id=data.case_id,
         loan_id=data.loan_id,
@@ -53,7 +54,7 @@ class CaseActivities:
             await audit.append(
                 session,
                 actor=audit.WORKFLOW,
-                action="case.stage_changed",
+                action=AuditAction.CASE_STAGE_CHANGED,
                 reason=update.reason,
                 case_id=case.id,
                 loan_id=case.loan_id,
@@ -90,7 +91,7 @@ class CaseActivities:
             await audit.append(
                 session,
                 actor=audit.WORKFLOW,
-                action="payment.applied",
+                action=AuditAction.PAYMENT_APPLIED,
                 reason="payment received from the loan system",
                 case_id=case.id,
                 loan_id=case.loan_id,
@@ -119,7 +120,7 @@ class CaseActivities:
             await audit.append(
                 session,
                 actor=audit.WORKFLOW,
-                action="case.closed",
+                action=AuditAction.CASE_CLOSED,
                 reason=closure.reason,
                 case_id=case.id,
                 loan_id=case.loan_id,

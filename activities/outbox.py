@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activities.cases import append_action
 from arrears import audit, documents
+from models.audit_actions import AuditAction
 from models.borrowers import Borrower
 from models.cases import Case
 from models.documents import Document, Message
@@ -87,7 +88,7 @@ async def store_document(
         await audit.append(
             session,
             actor=audit.WORKFLOW,
-            action="document.rendered",
+            action=AuditAction.DOCUMENT_RENDERED,
             reason=f"{request.document} for step {request.step}",
             case_id=case.id,
             loan_id=case.loan_id,
@@ -202,7 +203,7 @@ async def record_status(
     await audit.append(
         session,
         actor=audit.WORKFLOW,
-        action=f"message.{status}",
+        action=AuditAction.for_message(msg.status),
         reason=reason,
         case_id=case.id,
         loan_id=case.loan_id,

@@ -11,6 +11,7 @@ from temporalio import activity
 
 from arrears import audit
 from arrears.db import Database
+from models.audit_actions import AuditAction
 from models.base import utcnow
 from models.cases import Case
 from models.enums import TaskStatus
@@ -63,7 +64,7 @@ class TaskActivities:
             await audit.append(
                 session,
                 actor=audit.WORKFLOW,
-                action="task.created",
+                action=AuditAction.TASK_CREATED,
                 reason=f"{view.kind} due {view.due.isoformat()}",
                 case_id=data.case_id,
                 loan_id=case.loan_id if case else None,
@@ -112,7 +113,7 @@ class TaskActivities:
                 actor=audit.Actor(
                     outcome.actor, outcome.role or ("system" if outcome.actor == "case-workflow" else "staff")
                 ),
-                action=f"task.{outcome.status}",
+                action=AuditAction.for_task(status),
                 reason=outcome.reason or outcome.status,
                 case_id=outcome.case_id,
                 loan_id=case.loan_id if case else None,

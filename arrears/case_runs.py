@@ -33,6 +33,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from arrears import audit
 from arrears.db import Database
+from models.audit_actions import AuditAction
 from models.base import utcnow
 from models.cases import Case
 from models.enums import CaseStatus
@@ -179,7 +180,7 @@ class CaseRuns:
                 await audit.append(
                     session,
                     actor=audit.SYSTEM,
-                    action="case.restarted",
+                    action=AuditAction.CASE_RESTARTED,
                     reason="the case's workflow run had ended while the case was open",
                     case_id=case.id,
                     loan_id=case.loan_id,

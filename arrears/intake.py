@@ -22,6 +22,7 @@ from temporalio.client import Client
 from arrears import audit
 from arrears.case_runs import CaseRuns, case_input
 from arrears.db import Database
+from models.audit_actions import AuditAction
 from models.base import utcnow
 from models.borrowers import Borrower
 from models.cases import Case
@@ -378,7 +379,7 @@ class IntakeService:
             await audit.append(
                 session,
                 actor=actor,
-                action="case.opened",
+                action=AuditAction.CASE_OPENED,
                 reason=f"delinquency reported by {source}",
                 case_id=case.id,
                 loan_id=loan_id,

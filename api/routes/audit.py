@@ -23,6 +23,7 @@ from api.service import ShortText, actor
 from arrears import audit, spreadsheet
 from arrears.db import Database
 from models.audit import AuditEvent
+from models.audit_actions import AuditAction
 from models.values import BoundedDateTime
 
 router = APIRouter(prefix="/v1/audit", tags=["compliance"])
@@ -127,7 +128,7 @@ async def export(
         await audit.append(
             session,
             actor=actor(principal),
-            action="audit.exported",
+            action=AuditAction.AUDIT_EXPORTED,
             reason=f"audit export as {format}",
             payload={"format": format, "case_id": str(case_id) if case_id else None, "action": action},
         )

@@ -25,6 +25,7 @@ from api.cases import workflow
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from api.errors import DomainError, PayloadTooLarge, ServiceUnavailable, Unauthorized, error_responses
 from arrears import audit
+from models.audit_actions import AuditAction
 from models.cases import Case
 from models.enums import CaseStatus
 from models.loans import Loan
@@ -151,7 +152,7 @@ async def receive_payment(payment: PaymentIn, db: DatabaseDep, client: TemporalD
             await audit.append(
                 session,
                 actor=LOAN_SYSTEM,
-                action="payment.received",
+                action=AuditAction.PAYMENT_RECEIVED,
                 reason="payment reported by the loan system",
                 case_id=stored.case_id,
                 loan_id=loan.id,

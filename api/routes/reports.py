@@ -17,6 +17,7 @@ from api.service import actor
 from arrears import audit
 from arrears.auth import Principal
 from arrears.reports import service
+from models.audit_actions import AuditAction
 from models.enums import PolicyPack, ReportFormat, ReportKind, Role
 from models.reports import Report
 from models.values import BoundedDate
@@ -157,7 +158,7 @@ async def download(
         await audit.append(
             session,
             actor=actor(principal),
-            action="report.downloaded",
+            action=AuditAction.REPORT_DOWNLOADED,
             reason=f"{report.kind.value} report as {format.value}",
             payload={"report_id": str(report.id), "format": format.value, "sha256": stored.sha256},
         )

@@ -23,6 +23,7 @@ from api.models import Page
 from api.service import Limit, Offset, ShortText, Text, actor
 from arrears import audit
 from arrears.auth import Principal
+from models.audit_actions import AuditAction
 from models.base import utcnow
 from models.cases import Case
 from models.enums import CaseStage, PolicyPack, Role, TaskStatus
@@ -206,7 +207,7 @@ async def claim(task_id: uuid.UUID, principal: CaseWorker, db: DatabaseDep) -> T
         await audit.append(
             session,
             actor=actor(principal),
-            action="task.claimed",
+            action=AuditAction.TASK_CLAIMED,
             reason=f"{task.kind} claimed",
             case_id=case_row.id,
             loan_id=case_row.loan_id,
@@ -256,7 +257,7 @@ async def release(task_id: uuid.UUID, principal: CaseWorker, db: DatabaseDep) ->
         await audit.append(
             session,
             actor=actor(principal),
-            action="task.released",
+            action=AuditAction.TASK_RELEASED,
             reason=f"{task.kind} released",
             case_id=case_row.id,
             loan_id=case_row.loan_id,

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from arrears import audit
 from arrears.db import Database
 from arrears.reports import figures, render
+from models.audit_actions import AuditAction
 from models.enums import PolicyPack, ReportFormat, ReportKind
 from models.reports import Report, ReportFile
 
@@ -107,7 +108,7 @@ async def generate(
         await audit.append(
             session,
             actor=actor,
-            action="report.generated",
+            action=AuditAction.REPORT_GENERATED,
             reason=f"{params.kind.value} report for {params.period_start} to {params.period_end}",
             payload={
                 "report_id": str(report.id),
