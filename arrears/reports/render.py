@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from arrears import documents, spreadsheet
-from arrears.reports.figures import ReportData
+from arrears.reports.common import ReportData
 from models.enums import ReportFormat
 
 TEMPLATE = "reports/report.html.j2"
