@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -43,12 +43,6 @@ class ReportParams:
     def key(self) -> str:
         pack = self.policy_pack.value if self.policy_pack else "all"
         return f"{self.kind.value}:{pack}:{self.period_start.isoformat()}:{self.period_end.isoformat()}"
-
-
-def previous_month(today: date) -> tuple[date, date]:
-    """The calendar month before the one `today` is in."""
-    end = today.replace(day=1) - timedelta(days=1)
-    return end.replace(day=1), end
 
 
 async def generate(
