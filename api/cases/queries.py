@@ -1,11 +1,13 @@
-"""The SQL behind the cases routes: the list, a case's records, its timeline, documents and messages."""
+"""The SQL behind the cases routes: the list, a case's records, its timeline, documents and messages.
+
+Days past due come from `models.delinquency`, the one rule the reports and the work queue share."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Integer, and_, case, cast, func
+from sqlalchemy import ColumnElement, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,6 +18,7 @@ from arrears.auth import Principal
 from models.audit import AuditEvent
 from models.borrowers import Borrower
 from models.cases import Case
+from models.delinquency import case_days_past_due
 from models.documents import Document, Message
 from models.enums import CaseStage, CaseStatus, PolicyPack
 from models.loans import Loan
@@ -29,15 +32,6 @@ BUCKETS: dict[DpdBucket, tuple[int, int | None]] = {
     "90-119": (90, 119),
     "120+": (120, None),
 }
-
-
-def days_past_due() -> ColumnElement[int]:
-    """Today's days past due of an open case with arrears, in SQL (0 otherwise)."""
-    counted = cast(func.current_date() - col(Case.opened_as_of), Integer) + col(Case.days_past_due_at_open)
-    return case(
-        (and_(col(Case.status) == CaseStatus.OPEN, col(Case.arrears) > 0), counted),
-        else_=0,
-    )
 
 
 async def cases_page(
@@ -54,7 +48,7 @@ async def cases_page(
 ) -> tuple[int, Sequence[tuple[Case, Loan, int]]]:
     """How many cases the caller may see match, and one page of them with their loans and days
     past due, most days past due first."""
-    dpd_expr = days_past_due()
+    dpd_expr = case_days_past_due()
     where: list[ColumnElement[bool]] = [visible_cases(principal)]
     if stage is not None:
         where.append(col(Case.stage) == stage)
@@ -94,7 +88,7 @@ async def loan_and_borrower(session: AsyncSession, case_row: Case) -> tuple[Loan
 
 async def days_past_due_of(session: AsyncSession, case_id: uuid.UUID) -> int:
     """One case's days past due today."""
-    return int((await session.exec(select(days_past_due()).where(col(Case.id) == case_id))).one())
+    return int((await session.exec(select(case_days_past_due()).where(col(Case.id) == case_id))).one())
 
 
 async def tasks_of(session: AsyncSession, case_id: uuid.UUID) -> Sequence[Task]:

@@ -34,6 +34,7 @@ from api.service import actor
 from arrears import audit
 from arrears.auth import Principal
 from arrears.db import Database
+from models.audit_actions import AuditAction
 from models.cases import Case
 from models.enums import CaseStage, CaseStatus, PolicyPack
 from models.loans import Loan
@@ -109,7 +110,7 @@ async def get_case(*, db: Database, client: Client, principal: Principal, case_i
             await audit.append(
                 session,
                 actor=actor(principal),
-                action="pii.read",
+                action=AuditAction.PII_READ,
                 reason="case detail with the borrower's contact details",
                 case_id=case_row.id,
                 loan_id=loan.id,
@@ -156,7 +157,7 @@ async def document_pdf(
         await audit.append(
             session,
             actor=actor(principal),
-            action="document.read",
+            action=AuditAction.DOCUMENT_READ,
             reason="document downloaded",
             case_id=case_row.id,
             loan_id=case_row.loan_id,

@@ -14,7 +14,6 @@ from sqlmodel import col, select
 
 from api.access import CaseWorker, visible_cases
 from api.cases import workflow
-from api.cases.queries import days_past_due
 from api.cases.schemas import Accepted
 from api.cases.workflow import Update
 from api.deps import DatabaseDep, TemporalDep
@@ -26,6 +25,7 @@ from arrears.auth import Principal
 from models.audit_actions import AuditAction
 from models.base import utcnow
 from models.cases import Case
+from models.delinquency import case_days_past_due
 from models.enums import CaseStage, PolicyPack, Role, TaskStatus
 from models.tasks import Task
 from models.values import BoundedDate
@@ -105,7 +105,7 @@ async def list_tasks(
 ) -> Page[TaskOut]:
     """Open and escalated tasks on cases the caller may see. Ordered by SLA band (red, amber,
     green), then the case's days-past-due tier, then arrears, then the deadline itself."""
-    dpd = days_past_due()
+    dpd = case_days_past_due()
     band, risk = _band(), _risk(dpd)
     where: list[ColumnElement[bool]] = [col(Task.status).in_(LIVE), visible_cases(principal)]
     if mine:
