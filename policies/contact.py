@@ -16,7 +16,14 @@ from policies.base import Pack, Rule
 
 # Channels that reach a person at a moment; a letter is read whenever it is opened.
 TIMED_CHANNELS = frozenset({Channel.EMAIL, Channel.SMS, Channel.CALL})
+# The rules under which a hold is set on a case (the case workflow records its steps under them).
 HOLD_RULES = {
+    "dispute": Rule("hold.dispute", "12 CFR 1006.34(c)(3); 15 U.S.C. 1692g(b)"),
+    "cease": Rule("hold.cease_communication", "12 CFR 1006.6(c); 15 U.S.C. 1692c(c)"),
+    "scra": Rule("hold.scra", "50 U.S.C. 3953(c)"),
+}
+# The rules under which a send is refused while a hold lasts.
+SUPPRESSION_RULES = {
     "stay": Rule("contact.suppression.bankruptcy_stay", "11 U.S.C. 362(a)(6)"),
     "cease": Rule("contact.suppression.cease_communication", "15 U.S.C. 1692c(c); 12 CFR 1006.6(c)"),
     "dispute": Rule("contact.suppression.dispute", "15 U.S.C. 1692g(b); 12 CFR 1006.34(c)(3)"),
@@ -48,7 +55,9 @@ def check(
     """May a message go to this borrower on `channel` at `at` (aware), given `sent` on that channel?"""
     for kind in ("stay", "cease", "dispute"):
         if kind in holds:
-            return ContactDecision(False, HOLD_RULES[kind], f"{kind} hold: no {channel.value} may go out")
+            return ContactDecision(
+                False, SUPPRESSION_RULES[kind], f"{kind} hold: no {channel.value} may go out"
+            )
     if channel in TIMED_CHANNELS:
         start, end = pack.contact_window
         local = at.astimezone(ZoneInfo(timezone))

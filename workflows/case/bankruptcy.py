@@ -1,0 +1,220 @@
+"""The bankruptcy stay: every collection action stops at once; only stay-safe documents (the
+proof of claim, chapter 13 notices) go out until relief, dismissal or discharge."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from models.enums import CaseOutcome, CaseStage, Channel
+    from policies import Rule, Step, StepKind
+    from workflows.dto import (
+        BankruptcyFiling,
+        BankruptcyResolution,
+        Hold,
+        PaymentChange,
+        Period,
+        PostPetitionFee,
+        StayState,
+    )
+
+from workflows.case.context import Case, Transition
+from workflows.case.effects import Effects
+from workflows.case.patches import DOCUMENTS_PATCH
+from workflows.case.tasks import Tasks
+
+
+class Bankruptcy:
+    """The stay stage and the bankruptcy updates."""
+
+    def __init__(self, c: Case, fx: Effects, tasks: Tasks) -> None:
+        self.c = c
+        self.fx = fx
+        self.tasks = tasks
+
+    async def run(self) -> Transition:
+        c = self.c
+        stay = c.m.stay
+        assert stay is not None
+        await self.tasks.cancel_open("bankruptcy stay")
+        bar_date = stay.filed_on + timedelta(days=c.pack.proof_of_claim_days)
+        poc_key = f"bankruptcy.{stay.court_case}.proof_of_claim"
+        first = poc_key not in c.m.tasks
+        await self.tasks.task(poc_key, "proof_of_claim", c.pack.proof_of_claim_rule, bar_date, wait=False)
+        cover = c.pack.proof_of_claim_document
+        if first and cover is not None and c.patched(DOCUMENTS_PATCH):
+            # the cover sheet staff file with the claim: stored, not sent to the borrower
+            await self.fx.do(
+                Step(
+                    key=f"{poc_key}.cover",
+                    day=c.today(),
+                    kind=StepKind.MESSAGE,
+                    rule=c.pack.proof_of_claim_rule,
+                    document=cover,
+                    collection=False,
+                    deadline=bar_date,
+                    facts={
+                        "court_case": stay.court_case,
+                        "chapter": str(stay.chapter),
+                        "filed_on": stay.filed_on.isoformat(),
+                    },
+                    detail=f"proof of claim due {bar_date.isoformat()}",
+                )
+            )
+        if stay.ends_on is not None:
+            c.show_one(f"bankruptcy.{stay.court_case}.stay_ends", "deadline", stay.ends_on, c.pack.stay_rule)
+            await c.sleep_until(stay.ends_on, lambda: stay.resolution is not None)
+        else:
+            await workflow.wait_condition(lambda: stay.resolution is not None)
+        resolution = stay.resolution or "expired"
+        stay.resolution = resolution
+        self._close_stay()
+        if resolution == "discharge":
+            return Transition(None, "debt discharged in bankruptcy", CaseOutcome.CHARGED_OFF)
+        if c.m.arrears <= 0:
+            return Transition(None, f"stay {resolution}; arrears paid", CaseOutcome.CURED)
+        return Transition(stay.resume_stage, f"stay ended by {resolution}")
+
+    def _close_stay(self) -> None:
+        c = self.c
+        if c.m.stays and c.m.stays[-1].end is None:
+            c.m.stays[-1].end = workflow.now()
+        for hold in c.m.holds:
+            if hold.kind == "stay" and hold.until is None:
+                hold.until = c.today()
+        c.m.stay = None
+
+    # ------------------------------------------------------------------ updates
+    async def record_filing(self, filing: BankruptcyFiling) -> str:
+        """A bankruptcy filing: the stay stops every collection action at once, if it arises."""
+        c = self.c
+        rule = c.pack.stay(prior_dismissed_within_year=filing.prior_dismissed_within_year)
+        hold_rule = rule.rule
+        if not rule.in_force:
+            await self.fx.staff_record(
+                filing,
+                key=f"bankruptcy.{filing.court_case}.no_stay",
+                kind="bankruptcy",
+                rule=hold_rule,
+                detail=f"chapter {filing.chapter} filed {filing.filed_on}: no stay arises (repeat filer)",
+            )
+            return "no stay arises"
+        resume = c.m.stage if c.m.stage is not CaseStage.BANKRUPTCY_STAY else CaseStage.EARLY
+        ends_on = filing.filed_on + timedelta(days=rule.ends_after_days) if rule.ends_after_days else None
+        c.m.stay = StayState(
+            chapter=filing.chapter,
+            court_case=filing.court_case,
+            filed_on=filing.filed_on,
+            ends_on=ends_on,
+            resume_stage=resume if resume is not CaseStage.LOSS_MITIGATION else CaseStage.EARLY,
+        )
+        c.m.stays.append(Period(start=workflow.now()))
+        c.m.holds.append(
+            Hold(
+                kind="stay",
+                since=c.today(),
+                until=None,
+                rule_id=hold_rule.id,
+                citation=hold_rule.citation,
+            )
+        )
+        c.m.promise = None
+        c.end_pending_application()
+        c.version += 1
+        c.interrupt_with(
+            Transition(
+                CaseStage.BANKRUPTCY_STAY, f"chapter {filing.chapter} case {filing.court_case}", priority=2
+            )
+        )
+        return "stay in force" + (f" until {ends_on.isoformat()}" if ends_on else "")
+
+    def validate_filing(self, filing: BankruptcyFiling) -> None:
+        c = self.c
+        c.require_open()
+        if c.m.stay is not None:
+            raise ApplicationError("a stay is already in force")
+        if filing.filed_on > c.today():
+            raise ApplicationError("filed_on is in the future")
+
+    async def resolve(self, resolution: BankruptcyResolution) -> str:
+        """Relief from stay, dismissal or discharge."""
+        c = self.c
+        assert c.m.stay is not None
+        c.m.stay.resolution = resolution.kind
+        c.version += 1
+        await self.fx.staff_record(
+            resolution,
+            key=f"bankruptcy.{c.m.stay.court_case}.{resolution.kind}",
+            kind="bankruptcy",
+            rule=c.pack.stay_rule,
+            detail=f"{resolution.kind} on {resolution.on.isoformat()}: {resolution.reason}",
+        )
+        return resolution.kind
+
+    def validate_resolution(self, resolution: BankruptcyResolution) -> None:
+        if self.c.m.stay is None or self.c.m.stay.resolution is not None:
+            raise ApplicationError("no bankruptcy stay is in force")
+
+    async def payment_change(self, change: PaymentChange) -> str:
+        """Give the chapter 13 payment-change notice (a stay-safe notice the court rules require)."""
+        c = self.c
+        rules = c.pack.chapter13_notices()
+        assert rules is not None and c.m.stay is not None
+        await self.fx.do(
+            Step(
+                key=f"bankruptcy.{c.m.stay.court_case}.payment_change.{change.effective_on.isoformat()}",
+                day=c.today(),
+                kind=StepKind.MESSAGE,
+                rule=rules[0],
+                channel=Channel.LETTER,
+                document="payment_change_notice",
+                amount=change.new_amount,
+                collection=False,
+                facts={
+                    "court_case": c.m.stay.court_case,
+                    "effective_on": change.effective_on.isoformat(),
+                },
+                detail=f"new payment {change.new_amount} from {change.effective_on.isoformat()}",
+            ),
+            due=change.effective_on - timedelta(days=rules[1]),
+        )
+        return "notice given"
+
+    def validate_payment_change(self, change: PaymentChange) -> None:
+        rules = self._chapter13_rules()
+        today = self.c.today()
+        if change.effective_on < today + timedelta(days=rules[1]):
+            raise ApplicationError(
+                f"{rules[0].citation}: notice must be given at least {rules[1]} days before the new "
+                f"payment is due; the earliest effective date now is "
+                f"{(today + timedelta(days=rules[1])).isoformat()}"
+            )
+
+    async def post_petition_fee(self, fee: PostPetitionFee) -> str:
+        """A post-petition fee: a task to file its notice within the rule's days."""
+        c = self.c
+        rules = self._chapter13_rules()
+        assert c.m.stay is not None
+        due = fee.incurred_on + timedelta(days=rules[3])
+        await self.tasks.task(
+            f"bankruptcy.{c.m.stay.court_case}.fee_notice.{fee.incurred_on.isoformat()}.{len(c.m.tasks)}",
+            "fee_notice",
+            rules[2],
+            due,
+            wait=False,
+        )
+        return f"fee notice due by {due.isoformat()}"
+
+    def validate_fee(self, fee: PostPetitionFee) -> None:
+        self._chapter13_rules()
+        if fee.incurred_on > self.c.today():
+            raise ApplicationError("incurred_on is in the future")
+
+    def _chapter13_rules(self) -> tuple[Rule, int, Rule, int]:
+        rules = self.c.pack.chapter13_notices()
+        if rules is None or self.c.m.stay is None or self.c.m.stay.chapter != 13:
+            raise ApplicationError("only during a chapter 13 stay under a pack with FRBP 3002.1")
+        return rules

@@ -1,0 +1,28 @@
+"""Patch IDs and generation markers of the case workflow: recorded in histories, never renamed.
+
+A run started on this code records one marker, the newest of `GENERATIONS`, and takes every
+patch below as applied: each marker also upserts a search attribute, two history events a patch
+per case. A run keeps the generation it started on (`Case.generation`) to its end.
+"""
+
+from __future__ import annotations
+
+DOCUMENTS_PATCH = "documents-and-messages"
+# Row writes (stage, action, task, payment, closure) run as local activities: one marker event
+# each instead of three events and a workflow task of their own. Runs started before keep
+# scheduling them as activities until the patch marker is recorded.
+LOCAL_WRITES_PATCH = "row-writes-as-local-activities"
+EBA_DEFAULT_PATCH = "eba-default-definition"
+CCD2_ASSESSMENT_PATCH = "ccd2-forbearance-assessment"
+OFFER_ACCEPTANCE_PATCH = "offer-acceptance-window"
+AT_OPENING_PATCH = "reg-f-validation-and-continuity-of-contact"
+ESCALATE_OVERDUE_PATCH = "escalate-overdue-task"
+SCRA_RATE_CAP_PATCH = "scra-rate-cap"
+
+GENERATIONS = (
+    "case-2026-11",  # 1: every patch above
+    # 2: a step's send writes the step's audit record (no record_action of its own); search
+    # attributes upserted only when one changed
+    "case-2026-11.2",
+)
+CURRENT_CODE_PATCH = GENERATIONS[-1]

@@ -1,0 +1,159 @@
+"""The early stage: reminders and contact on the pack's cadence, promises to pay, and the
+recurring duties (US early intervention) that run beside the open stages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from models.enums import CaseStage
+    from policies import Rule, StepKind
+    from workflows.dto import ContactRecord, PromiseToPay
+
+from workflows.case.context import Case, Transition
+from workflows.case.effects import Effects
+from workflows.case.patches import AT_OPENING_PATCH, CCD2_ASSESSMENT_PATCH
+from workflows.case.tasks import Tasks
+
+_AT_OPENING = ("reg_f.", "continuity_of_contact.")
+
+
+class Reminders:
+    """The early stage and its promises; the obligations that repeat."""
+
+    def __init__(self, c: Case, fx: Effects, tasks: Tasks) -> None:
+        self.c = c
+        self.fx = fx
+        self.tasks = tasks
+
+    async def run(self) -> Transition:
+        c = self.c
+        # Cases opened before the CCD2 assessment existed go on without it.
+        ccd2 = c.patched(CCD2_ASSESSMENT_PATCH)
+        while True:
+            plan = [
+                s
+                for s in c.pack.early_steps(
+                    segment=c.m.segment,
+                    delinquent_since=c.delinquent_since(),
+                    arrears=c.m.arrears,
+                    today=c.today(),
+                    taken=c.m.done,
+                )
+                if s.key not in c.m.done and (ccd2 or not s.key.startswith("ccd2."))
+            ]
+            c.show(plan)
+            step = plan[0]  # a plan always ends with ADVANCE
+            woke = await c.sleep_until(step.day, lambda: c.m.promise is not None)
+            kept = await self._await_promise() if woke else False
+            if woke and (kept or step.kind is StepKind.ADVANCE):
+                continue  # kept: the cadence goes on from today; the stage's end keeps its day
+            # (broken: move on to the next step at once)
+            if step.kind is StepKind.ADVANCE:
+                c.m.done[step.key] = c.today()
+                return Transition(CaseStage.ENFORCEMENT, step.detail or "early stage over")
+            if step.kind is StepKind.TASK and step.task_kind and step.sla_due:
+                # a task in the early stage must be decided before the stage may move on
+                await self.tasks.task(step.key, step.task_kind, step.rule, step.sla_due)
+                c.m.done[step.key] = c.today()
+                continue
+            await self.fx.do(step)
+
+    async def _await_promise(self) -> bool:
+        """Wait for the promised date (plus grace); True when the promise was kept."""
+        c = self.c
+        promise = c.m.promise
+        assert promise is not None
+        deadline = promise.due + timedelta(days=c.pack.promise_grace_days)
+        c.show([])
+        await c.sleep_until(deadline, lambda: c.m.promise_paid >= promise.amount)
+        kept = c.m.promise_paid >= promise.amount
+        c.m.promise = None
+        if not kept:
+            c.m.broken_promises += 1
+            c.m.segment = c.pack.segment(
+                broken_promises=c.m.broken_promises, days_past_due_at_open=c.inp.days_past_due
+            )
+        await self.fx.record(
+            key=f"promise.{len(c.m.actions)}",
+            kind="promise",
+            status="done",
+            rule=c.pack.promise_rule,
+            detail=("kept" if kept else "broken") + f": {promise.amount} by {promise.due.isoformat()}",
+            collection=False,
+        )
+        return kept
+
+    async def obligations(self) -> None:
+        """Recurring duties (US early intervention) that run beside the early, loss-mitigation
+        and enforcement stages, never during a stay or forbearance."""
+        c = self.c
+        # Cases opened before the validation notice and personnel assignment existed skip them.
+        at_opening = c.patched(AT_OPENING_PATCH)
+        steps = [
+            s
+            for s in c.pack.recurring_obligations(
+                delinquent_since=c.delinquent_since(), opened_on=c.inp.as_of
+            )
+            if s.key not in c.m.done and (at_opening or not s.key.startswith(_AT_OPENING))
+        ]
+        for i, step in enumerate(steps):
+            day = step.day
+            if step.kind is StepKind.TASK and step.sla_due is not None and step.sla_due < c.today():
+                continue  # a due date long past: its contact window has closed
+            if step.series is not None:
+                later = [s for s in steps[i + 1 :] if s.series == step.series and s.day <= c.today()]
+                if later:
+                    continue  # a newer notice of the series is due too: send only that one
+                last = c.m.series_last.get(step.series)
+                if last is not None:
+                    day = max(day, last + timedelta(days=step.min_gap_days))
+            await c.sleep_until(day, lambda: False)
+            if step.kind is StepKind.TASK and step.task_kind and step.sla_due:
+                await self.tasks.task(step.key, step.task_kind, step.rule, step.sla_due, wait=False)
+                c.m.done[step.key] = c.today()
+            else:
+                await self.fx.do(step)
+
+    # ------------------------------------------------------------------ updates
+    async def record_contact(self, contact: ContactRecord) -> str:
+        """Staff reached (or tried to reach) the borrower."""
+        await self.fx.staff_record(
+            contact,
+            key=f"contact.{len(self.c.m.actions)}",
+            kind="contact",
+            rule=Rule("contact.recorded", "12 CFR 1024.39(a); 12 CFR 1006.14(b)"),
+            detail=f"{contact.channel.value}: {contact.outcome}; {contact.reason}",
+        )
+        return "recorded"
+
+    async def record_promise(self, promise: PromiseToPay) -> str:
+        """Record a promise to pay: reminders wait until its date."""
+        c = self.c
+        c.m.promise = promise
+        c.m.promise_paid = Decimal("0")
+        c.version += 1
+        await self.fx.staff_record(
+            promise,
+            key=f"promise.{len(c.m.actions)}.recorded",
+            kind="promise",
+            rule=c.pack.promise_rule,
+            detail=f"promised {promise.amount} by {promise.due.isoformat()}: {promise.reason}",
+        )
+        return "recorded"
+
+    def validate_promise(self, promise: PromiseToPay) -> None:
+        c = self.c
+        c.require_open()
+        if c.m.stage is not CaseStage.EARLY:
+            raise ApplicationError(f"promises are taken in the early stage, not {c.m.stage.value}")
+        if c.m.promise is not None:
+            raise ApplicationError("a promise is already pending")
+        if promise.due <= c.today():
+            raise ApplicationError("the promised date must be in the future")
+        if promise.due > c.today() + timedelta(days=60):
+            raise ApplicationError("a promise may run at most 60 days")
