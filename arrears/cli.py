@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from arrears import audit, demo
 from arrears.auth import issue_token
-from arrears.intake import read_file
+from arrears.delinquency_rows import read_file
 from arrears.reports import service as reports
 from arrears.runtime import Endpoints, embedded_stack, services
 from arrears.serve import serve

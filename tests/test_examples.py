@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from arrears.intake import RowError, read_file, validate_rows
+from arrears.delinquency_rows import RowError, read_file, validate_rows
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

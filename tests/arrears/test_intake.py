@@ -12,7 +12,8 @@ from sqlmodel import col, select
 from temporalio.client import Client
 
 from arrears.db import Database
-from arrears.intake import IntakeService, read_file
+from arrears.delinquency_rows import read_file
+from arrears.intake import IntakeService
 from models.audit import AuditEvent
 from models.borrowers import Borrower
 from models.cases import Case
@@ -142,7 +143,7 @@ def test_file_reader_numbers_rows_like_a_person_and_flags_bad_json() -> None:
 
 
 def test_control_characters_are_refused_with_the_field() -> None:
-    from arrears.intake import RowError, validate_rows
+    from arrears.delinquency_rows import RowError, validate_rows
     from tests.factories import delinquency
 
     results = list(
