@@ -18,8 +18,7 @@ from api.access import ComplianceOfficer
 from api.deps import DatabaseDep
 from api.errors import Forbidden, Unauthorized, error_responses
 from api.models import AuditEventOut, Page, event_out
-from api.routes.cases import Limit, Offset
-from api.service import ShortText, actor
+from api.service import Limit, Offset, ShortText, actor
 from arrears import audit, spreadsheet
 from arrears.db import Database
 from models.audit import AuditEvent

@@ -12,8 +12,7 @@ from pydantic import BaseModel, Field
 from api.deps import DatabaseDep, SettingsDep, require_roles
 from api.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
 from api.models import Page
-from api.routes.cases import Limit, Offset
-from api.service import actor
+from api.service import Limit, Offset, actor
 from arrears import audit
 from arrears.auth import Principal
 from arrears.reports import service
