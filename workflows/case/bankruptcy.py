@@ -9,7 +9,8 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.enums import CaseOutcome, CaseStage, Channel
+    from models.audit_actions import stay_resolution_key
+    from models.enums import CaseOutcome, CaseStage, Channel, StayResolution
     from policies import Rule, Step, StepKind
     from workflows.dto import (
         BankruptcyFiling,
@@ -147,7 +148,7 @@ class Bankruptcy:
         c.version += 1
         await self.fx.staff_record(
             resolution,
-            key=f"bankruptcy.{c.m.stay.court_case}.{resolution.kind}",
+            key=stay_resolution_key(c.m.stay.court_case, StayResolution(resolution.kind)),
             kind="bankruptcy",
             rule=c.pack.stay_rule,
             detail=f"{resolution.kind} on {resolution.on.isoformat()}: {resolution.reason}",

@@ -9,6 +9,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from models.audit_actions import APPEAL_REVIEW_TASK, EVALUATION_TASK, acknowledgment_key
     from models.enums import CaseStage, Channel
     from policies import Step, StepKind
     from workflows.dto import Appeal, ApplicationState, LossMitigationApplication, Period, TaskDecision
@@ -47,7 +48,7 @@ class LossMitigation:
             complete = review is not None and review.decision == "complete"
         await self.fx.do(
             Step(
-                key=f"loss_mitigation.{app.number}.acknowledgment",
+                key=acknowledgment_key(app.number),
                 day=c.today(),
                 kind=StepKind.MESSAGE,
                 rule=pack.ack_rule,
@@ -86,7 +87,7 @@ class LossMitigation:
         app.status = "evaluating"
         decision = await self.tasks.task(
             f"loss_mitigation.{app.number}.evaluation",
-            "evaluation",
+            EVALUATION_TASK,
             pack.evaluation_rule,
             app.complete_on + timedelta(days=pack.evaluation_days),
         )
@@ -107,7 +108,7 @@ class LossMitigation:
                 app.status = "appealed"
                 decision = await self.tasks.task(
                     f"loss_mitigation.{app.number}.appeal_review",
-                    "appeal_review",
+                    APPEAL_REVIEW_TASK,
                     pack.appeal_rule,
                     c.today() + timedelta(days=pack.appeal_decision_days),
                 )

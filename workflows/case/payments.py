@@ -9,6 +9,7 @@ from decimal import Decimal
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from models.audit_actions import EBA_DEFAULT_KEY
     from models.enums import CaseOutcome
     from policies.base import material_arrears
     from workflows.dto import PaymentRecord
@@ -67,7 +68,7 @@ class Payments:
                 eba.non_performing = True
                 c.version += 1
                 await self.fx.record(
-                    key="eba.default",
+                    key=EBA_DEFAULT_KEY,
                     kind="eba",
                     status="done",
                     rule=pack.default_rule,
