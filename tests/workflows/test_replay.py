@@ -2,7 +2,7 @@
 
 The histories in tests/histories/ were recorded from real runs, one set per code generation:
 `<scenario>.json` from before the generation markers, `<scenario>.<marker>.json` from runs that
-started on that generation (workflows/case.py, GENERATIONS). The current generation has one for
+started on that generation (workflows/case/patches.py, GENERATIONS). The current generation has one for
 every path a case can take (tests/workflows/replay_scenarios.py). Record a new generation's set
 (when a change is deliberately incompatible and guarded by a new generation) with:
 

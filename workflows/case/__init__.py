@@ -5,7 +5,6 @@ Importers take every name from here: `from workflows.case import CaseWorkflow, w
 
 from __future__ import annotations
 
-from workflows.case.closing import CURE_RULE
 from workflows.case.context import Transition
 from workflows.case.effects import (
     ACTIONS_KEPT,
@@ -28,7 +27,6 @@ __all__ = [
     "ACTIONS_KEPT",
     "ACTIVITY_RETRY",
     "ACTIVITY_TIMEOUT",
-    "CURE_RULE",
     "CURRENT_CODE_PATCH",
     "DECISIONS",
     "DOCUMENTS_PATCH",

@@ -10,15 +10,12 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.enums import CaseOutcome
-    from policies import Rule
     from policies.closing import APPROVAL_SLA_DAYS, CLOSE_RULE, FOUR_EYES_RULE, CloseFacts, close_refusal
     from workflows.dto import CaseClosure, CloseProposal, CloseRequest, TaskDecision
 
 from workflows.case.context import Case
 from workflows.case.effects import Effects
 from workflows.case.tasks import Tasks
-
-CURE_RULE = Rule("case.cure", "arrears paid in full")
 
 
 class Closing:

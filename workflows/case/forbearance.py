@@ -112,8 +112,6 @@ class Forbearance:
     def validate_request(self, request: ForbearanceRequest) -> None:
         c = self.c
         c.require_open()
-        if request.kind == "reduced" and request.reduced_amount is None:
-            raise ApplicationError("reduced payments need their monthly amount (reduced_amount)")
         if c.m.stay is not None:
             raise ApplicationError("a bankruptcy stay is in force")
         if c.m.stage in (CaseStage.FORBEARANCE, CaseStage.LOSS_MITIGATION):
