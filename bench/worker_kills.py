@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -178,7 +179,8 @@ async def start_worker(env: dict[str, str], work: Path) -> asyncio.subprocess.Pr
 
 async def stop(proc: asyncio.subprocess.Process) -> None:
     """Stop a worker as an operator would: SIGTERM, then SIGKILL if it is still there after 30 s."""
-    proc.send_signal(signal.SIGTERM)
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
     try:
         await asyncio.wait_for(proc.wait(), timeout=30)
     except TimeoutError:
@@ -238,7 +240,8 @@ async def kill_loop(
             where = landed(sink) if began else DONE if done else IDLE
             received = len(sink.received)
         finally:
-            proc.send_signal(signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # it may have exited by itself
+                proc.send_signal(signal.SIGKILL)
             await proc.wait()
         sink.phase = "idle"  # the dead connection's envelope is no exchange of the next worker
         sent = await recorded_sent(db, batch)
@@ -547,8 +550,8 @@ def main() -> None:
         postgres.start()
         temporal.start()
         try:
-            url = postgres.ensure_database("arrears_bench")
-            migrate.upgrade(url)
+            migrate.upgrade(postgres.ensure_database("arrears_bench"))  # as the owner
+            url = postgres.app_url("arrears_bench")  # the application's login, which owns nothing
             figures = asyncio.run(run(args, url, temporal.address, work))
         finally:
             temporal.stop()
