@@ -104,9 +104,11 @@ class Timeline:
 
     async def decide(self, kind: str, decision: str, by: str = "alice", **extra: Any) -> str:
         key = await self.task_key(kind)
-        result = await self.handle.execute_update(
-            CaseWorkflow.complete_task,
+        # by name: the SDK types a handler declared with `name=` as returning its coroutine
+        result: str = await self.handle.execute_update(
+            "complete_task",
             TaskDecision(task=key, decision=decision, by=by, reason="test decision", **extra),
+            result_type=str,
         )
         await self.settle()
         return result
@@ -142,10 +144,32 @@ async def open_case(skipping_intake: IntakeService, time_env: WorkflowEnvironmen
         try:
             if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
                 await handle.execute_update(
-                    CaseWorkflow.close_case,
+                    "close_case",
                     CloseRequest(by="test", reason="test over", outcome=CaseOutcome.TRANSFERRED),
                 )
                 await asyncio.wait_for(handle.result(), timeout=30)
         except (WorkflowUpdateFailedError, RPCError, TimeoutError):
             with contextlib.suppress(RPCError):
                 await handle.terminate("test over")
+
+
+async def continue_from_memory(
+    case: Timeline, intake: IntakeService, env: WorkflowEnvironment, db: Database
+) -> CaseState:
+    """Replace the case's run by one started exactly as continue-as-new starts it: the same input,
+    carrying the memory. Returns the state just before; `case.handle` now names the new run."""
+    from arrears.case_runs import case_input
+    from models.cases import Case
+
+    memory = await case.handle.query(CaseWorkflow.memory)
+    before: CaseState = await case.state()
+    async with db.session() as session:
+        row = await session.get(Case, before.case_id)
+    assert row is not None
+    carried = case_input(row, before.loan_external_id).model_copy(update={"memory": memory})
+    await case.handle.terminate("replaced by the carried run")
+    resumed = await env.client.start_workflow(
+        CaseWorkflow.run, carried, id=f"{case.handle.id}-next", task_queue=intake.task_queue
+    )
+    case.handle = env.client.get_workflow_handle_for(CaseWorkflow.run, resumed.id)
+    return before

@@ -6,11 +6,10 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
-from arrears.case_runs import case_input
 from arrears.db import Database
 from arrears.intake import IntakeService
-from models.cases import Case
 from models.enums import CaseStage
+from tests.workflows.conftest import continue_from_memory
 from workflows.case import CaseWorkflow
 
 
@@ -21,18 +20,7 @@ async def test_carried_memory_resumes_without_repeating_or_losing_steps(
     await case.to(case.day(22))  # the 14-day letter went out on day 21
     memory = await case.handle.query(CaseWorkflow.memory)
     assert "wik.veertiendagenbrief" in memory.done
-    before = await case.state()
-    async with db.session() as session:
-        row = await session.get(Case, before.case_id)
-    assert row is not None
-
-    # exactly what continue-as-new starts: the same input, carrying the memory
-    carried = case_input(row, before.loan_external_id).model_copy(update={"memory": memory})
-    await case.handle.terminate("replaced by the carried run")
-    resumed = await time_env.client.start_workflow(
-        CaseWorkflow.run, carried, id=f"{case.handle.id}-next", task_queue=skipping_intake.task_queue
-    )
-    case.handle = time_env.client.get_workflow_handle_for(CaseWorkflow.run, resumed.id)
+    before = await continue_from_memory(case, skipping_intake, time_env, db)
     await case.settle()
     state = await case.state()
     assert state.stage == CaseStage.EARLY and state.history == before.history

@@ -21,11 +21,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from arrears.case_runs import case_input
 from arrears.db import Database
 from arrears.intake import IntakeService
 from arrears.temporal import sandbox_runner
-from models.cases import Case
+from tests.workflows.conftest import continue_from_memory
 from tests.workflows.replay_scenarios import SCENARIOS
 from workflows.case import GENERATIONS, CaseWorkflow
 
@@ -69,17 +68,7 @@ async def test_a_run_continued_as_new_replays_and_can_be_recorded(
     """A run that starts from carried memory, as continue-as-new starts it."""
     case = await open_case("nl_consumer", days_past_due=1, arrears="600.00")
     await case.to(case.day(22))
-    memory = await case.handle.query(CaseWorkflow.memory)
-    before = await case.state()
-    async with db.session() as session:
-        row = await session.get(Case, before.case_id)
-    assert row is not None
-    carried = case_input(row, before.loan_external_id).model_copy(update={"memory": memory})
-    await case.handle.terminate("replaced by the carried run")
-    resumed = await time_env.client.start_workflow(
-        CaseWorkflow.run, carried, id=f"{case.handle.id}-next", task_queue=skipping_intake.task_queue
-    )
-    case.handle = time_env.client.get_workflow_handle_for(CaseWorkflow.run, resumed.id)
+    await continue_from_memory(case, skipping_intake, time_env, db)
     await case.to(case.day(33))
     await case.decide("forbearance_assessment", "not_appropriate")
     await case.to(case.day(40))
