@@ -18,6 +18,9 @@ OFFER_ACCEPTANCE_PATCH = "offer-acceptance-window"
 AT_OPENING_PATCH = "reg-f-validation-and-continuity-of-contact"
 ESCALATE_OVERDUE_PATCH = "escalate-overdue-task"
 SCRA_RATE_CAP_PATCH = "scra-rate-cap"
+# The 14-dagenbrief's last day from receipt on a delivery day, moved off weekends and holidays.
+# Not in the generations' "every patch above": runs record it themselves (workflow.patched).
+NL_LETTER_RECEIPT_PATCH = "nl-letter-period-from-receipt"
 
 GENERATIONS = (
     "case-2026-11",  # 1: every patch above
@@ -26,3 +29,10 @@ GENERATIONS = (
     "case-2026-11.2",
 )
 CURRENT_CODE_PATCH = GENERATIONS[-1]
+
+# Patches after the generations: each marked by `workflow.patched` itself, where its change applies.
+# 11 U.S.C. 362(c)(3) lapses a repeat filer's stay only in a chapter 7, 11 or 13 case; runs that
+# recorded a chapter 12 filing before keep the 30-day lapse they scheduled.
+STAY_CHAPTER_PATCH = "stay-lapse-by-chapter"
+# The 60 kr påminnelseavgift, charged with the first reminder where the loan records the agreement.
+REMINDER_FEE_PATCH = "se-reminder-fee-where-agreed"
