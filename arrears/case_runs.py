@@ -52,8 +52,11 @@ FINISHING_WAIT = 30.0
 RUNNING_CASES = "WorkflowType = 'CaseWorkflow' AND ExecutionStatus = 'Running'"
 
 
-def case_input(case: Case, loan_external_id: str, *, exposure: Decimal | None = None) -> CaseInput:
-    """The workflow input for a case row (`exposure`: the loan's balance)."""
+def case_input(
+    case: Case, loan_external_id: str, *, exposure: Decimal | None = None, reminder_fee_agreed: bool = False
+) -> CaseInput:
+    """The workflow input for a case row (`exposure`: the loan's balance; `reminder_fee_agreed`:
+    the loan agreement provides for a reminder fee)."""
     return CaseInput(
         case_id=case.id,
         loan_id=case.loan_id,
@@ -64,6 +67,7 @@ def case_input(case: Case, loan_external_id: str, *, exposure: Decimal | None = 
         days_past_due=case.days_past_due_at_open,
         as_of=case.opened_as_of,
         exposure=exposure,
+        reminder_fee_agreed=reminder_fee_agreed,
     )
 
 
@@ -158,17 +162,19 @@ class CaseRuns:
         async with self.db.session() as session:
             rows = (
                 await session.exec(
-                    select(Case, col(Loan.external_id), col(Loan.balance))
+                    select(Case, col(Loan.external_id), col(Loan.balance), col(Loan.reminder_fee_agreed))
                     .join(Loan, col(Loan.id) == col(Case.loan_id))
                     .where(Case.status == CaseStatus.OPEN, col(Case.run_id).is_not(None))
                 )
             ).all()
         restarted = 0
-        for case, external_id, balance in rows:
+        for case, external_id, balance, agreed in rows:
             if running.get(case.workflow_id) == case.run_id:
                 continue
             # a run just started may not be listed yet: the start then finds it and changes nothing
-            run_id = await self.start(case_input(case, external_id, exposure=balance))
+            run_id = await self.start(
+                case_input(case, external_id, exposure=balance, reminder_fee_agreed=agreed)
+            )
             if run_id is None or run_id == case.run_id:
                 continue
             async with self.db.session() as session:

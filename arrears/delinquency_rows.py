@@ -44,6 +44,7 @@ class DelinquencyRecord(BaseModel):
     days_past_due: int = Field(ge=0, le=36500)
     as_of: BoundedDate
     team: str = Field(default="default", min_length=1, max_length=64)
+    reminder_fee_agreed: bool = False  # the loan agreement provides for a reminder fee
 
     @field_validator("*", mode="before")
     @classmethod

@@ -185,6 +185,7 @@ class IntakeService:
             "next_due_date": record.next_due_date,
             "days_past_due": record.days_past_due,
             "team": record.team,
+            "reminder_fee_agreed": record.reminder_fee_agreed,
             "updated_at": now,
         }
         loan_id = (
@@ -255,7 +256,13 @@ class IntakeService:
                 idempotency_key=f"{case.id}:opened",
             )
             opened = True
-        return case, case_input(case, record.loan_id, exposure=record.balance), opened
+        return (
+            case,
+            case_input(
+                case, record.loan_id, exposure=record.balance, reminder_fee_agreed=record.reminder_fee_agreed
+            ),
+            opened,
+        )
 
     async def _start_all(self, pending: list[tuple[Case, CaseInput]]) -> list[uuid.UUID]:
         """Start the workflows, then record their run IDs; the case IDs started, in order."""
@@ -287,10 +294,13 @@ class IntakeService:
         async with self.db.session() as session:
             rows = (
                 await session.exec(
-                    select(Case, col(Loan.external_id), col(Loan.balance))
+                    select(Case, col(Loan.external_id), col(Loan.balance), col(Loan.reminder_fee_agreed))
                     .join(Loan, col(Loan.id) == col(Case.loan_id))
                     .where(Case.status == CaseStatus.OPEN, col(Case.run_id).is_(None))
                 )
             ).all()
-        pending = [(case, case_input(case, ext, exposure=balance)) for case, ext, balance in rows]
+        pending = [
+            (case, case_input(case, ext, exposure=balance, reminder_fee_agreed=agreed))
+            for case, ext, balance, agreed in rows
+        ]
         return len(await self._start_all(pending))

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from models.base import enum_field, money, timestamp, uuid_pk
@@ -32,6 +32,8 @@ class Loan(SQLModel, table=True):
     days_past_due: int = Field(ge=0)
     delinquent_since: date | None = None
     team: str = Field(default="default", max_length=64)
+    # the agreement provides for a reminder fee (SE: chargeable only if agreed when the debt arose)
+    reminder_fee_agreed: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = timestamp()
     updated_at: datetime = timestamp()
 

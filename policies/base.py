@@ -61,6 +61,11 @@ class Reminder:
     document: str
 
 
+class StayOrderKind(StrEnum):
+    EXTEND = "extend"  # the stay goes on past its lapse (US: 11 U.S.C. 362(c)(3)(B))
+    IMPOSE = "impose"  # a stay that did not arise takes effect (US: 11 U.S.C. 362(c)(4)(B))
+
+
 @dataclass(frozen=True, slots=True)
 class StayRule:
     """What a bankruptcy filing does, given the prior dismissed cases within a year."""
@@ -206,6 +211,10 @@ class Pack(ABC):
         """A statutory fee for setting up a payment plan, where the law allows one."""
         return None
 
+    def reminder_fee(self, *, agreed: bool) -> tuple[Decimal, Rule] | None:
+        """A fee for the first written reminder, where the law allows one (`agreed`: in the loan)."""
+        return None
+
     def recurring_obligations(self, *, delinquent_since: date, opened_on: date) -> list[Step]:
         """Obligations that repeat while delinquent (US early intervention); none by default."""
         return []
@@ -218,9 +227,16 @@ class Pack(ABC):
         """The servicemember interest cap, where the pack's law has one."""
         return None
 
-    def stay(self, *, prior_dismissed_within_year: int) -> StayRule:
-        """A filing stops collection until relief, dismissal or discharge."""
+    def stay(self, *, prior_dismissed_within_year: int, chapter: int | None = None) -> StayRule:
+        """A filing stops collection until relief, dismissal or discharge.
+
+        `chapter` None: the chapter is not considered (filings recorded before it was).
+        """
         return StayRule(True, None, self.stay_rule)
+
+    def stay_order(self, kind: StayOrderKind) -> Rule | None:
+        """The rule under which a court extends or imposes the stay, where the law has one."""
+        return None
 
     def foreclosure_blocked(
         self, *, day: date, delinquent_since: date, application_pending: bool, scra: bool

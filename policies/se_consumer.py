@@ -1,4 +1,5 @@
-"""Swedish consumer credit: inkassolagen (1974:182), inkassokostnadslagen (1981:739), Kronofogden."""
+"""Swedish consumer credit: inkassolagen (1974:182), lag (1981:739) om ersättning för inkassokostnader
+m.m. (the fees since 16 March 2013, when förordning (1981:1057) was repealed), Kronofogden."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from models.enums import Channel, PolicyPack, Segment
 from policies.base import Pack, Reminder, Rule, Step, StepKind
 
 P = "se_consumer"
+# The fees since 16 March 2013; förordning (1981:1057) was repealed that day.
+FEES_LAW = "Lag (1981:739) om ersättning för inkassokostnader m.m. 4 §"
 R = {
     "opening": Rule(f"{P}.case.opening", "Inkassolag (1974:182) 4 §"),
     "reminder": Rule(f"{P}.reminders.cadence", "Inkassolag (1974:182) 4 § (god inkassosed)"),
     "inkassokrav": Rule(f"{P}.inkasso.inkassokrav", "Inkassolag (1974:182) 5 §"),
-    "inkasso_fee": Rule(f"{P}.fees.inkassokrav", "Förordning (1981:1057) 2 §: 180 kr"),
-    "plan_fee": Rule(f"{P}.fees.payment_plan", "Förordning (1981:1057) 3 §: 170 kr"),
+    "reminder_fee": Rule(f"{P}.fees.reminder", f"{FEES_LAW}: 60 kr, where agreed when the debt arose"),
+    "inkasso_fee": Rule(f"{P}.fees.inkassokrav", f"{FEES_LAW}: 180 kr"),
+    "plan_fee": Rule(f"{P}.fees.payment_plan", f"{FEES_LAW}: 170 kr"),
     "order": Rule(f"{P}.kronofogden.betalningsforelaggande", "Lag (1990:746) om betalningsföreläggande"),
     "order_fee": Rule(f"{P}.fees.betalningsforelaggande", "Förordning (1992:1094) 7 §: 300 kr"),
     "attachment": Rule(f"{P}.kronofogden.utmatning", "Utsökningsbalken 4 kap. 1-3 §§, 7 kap."),
@@ -39,6 +43,7 @@ R = {
     ),
 }
 
+REMINDER_FEE = Decimal("60.00")
 INKASSOKRAV_FEE = Decimal("180.00")
 PLAN_FEE = Decimal("170.00")
 ORDER_FEE = Decimal("300.00")
@@ -134,6 +139,10 @@ class SeConsumer(Pack):
 
     def plan_fee(self) -> tuple[Decimal, Rule] | None:
         return PLAN_FEE, R["plan_fee"]
+
+    def reminder_fee(self, *, agreed: bool) -> tuple[Decimal, Rule] | None:
+        # 4 §: a written reminder may cost 60 kr only where the fee was agreed when the debt arose
+        return (REMINDER_FEE, R["reminder_fee"]) if agreed else None
 
 
 _C = Channel

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from models.enums import CaseOutcome, Channel, PolicyPack, Segment
-from policies.base import Pack, Reminder, Rule, StayRule, Step, StepKind
+from policies.base import Pack, Reminder, Rule, StayOrderKind, StayRule, Step, StepKind
 
 P = "us_mortgage"
 R = {
@@ -32,6 +32,8 @@ R = {
     "stay": Rule(f"{P}.bankruptcy.automatic_stay", "11 U.S.C. 362(a)"),
     "stay_30": Rule(f"{P}.bankruptcy.repeat_filer_30_day", "11 U.S.C. 362(c)(3)(A)"),
     "no_stay": Rule(f"{P}.bankruptcy.repeat_filer_no_stay", "11 U.S.C. 362(c)(4)(A)"),
+    "stay_extended": Rule(f"{P}.bankruptcy.stay_extended", "11 U.S.C. 362(c)(3)(B)"),
+    "stay_imposed": Rule(f"{P}.bankruptcy.stay_imposed", "11 U.S.C. 362(c)(4)(B), (C)"),
     "payment_change": Rule(f"{P}.bankruptcy.payment_change_notice", "FRBP 3002.1(b)"),
     "fee_notice": Rule(f"{P}.bankruptcy.post_petition_fee_notice", "FRBP 3002.1(c)"),
     "proof_of_claim": Rule(f"{P}.bankruptcy.proof_of_claim", "FRBP 3002(c)"),
@@ -50,6 +52,8 @@ R = {
         " (2000): residential real estate at 180 days past due",
     ),
 }
+# 11 U.S.C. 362(c)(3): the 30-day lapse reaches a repeat filing under these chapters only
+REPEAT_FILER_CHAPTERS = (7, 11, 13)
 
 
 @dataclass(frozen=True)
@@ -178,12 +182,16 @@ class UsMortgage(Pack):
             ),
         ]
 
-    def stay(self, *, prior_dismissed_within_year: int) -> StayRule:
+    def stay(self, *, prior_dismissed_within_year: int, chapter: int | None = None) -> StayRule:
         if prior_dismissed_within_year >= 2:
             return StayRule(False, None, R["no_stay"])
-        if prior_dismissed_within_year == 1:
+        # 362(c)(3) reaches a case under chapter 7, 11 or 13 only: a chapter 12 stay does not lapse
+        if prior_dismissed_within_year == 1 and chapter in (None, *REPEAT_FILER_CHAPTERS):
             return StayRule(True, 30, R["stay_30"])
         return StayRule(True, None, R["stay"])
+
+    def stay_order(self, kind: StayOrderKind) -> Rule | None:
+        return R["stay_extended"] if kind is StayOrderKind.EXTEND else R["stay_imposed"]
 
     def chapter13_notices(self) -> tuple[Rule, int, Rule, int] | None:
         return R["payment_change"], 21, R["fee_notice"], 180

@@ -66,6 +66,14 @@ class BankruptcyFiling(Staff):
     prior_dismissed_within_year: int = Field(default=0, ge=0, le=20)
 
 
+class StayOrder(Staff):
+    """A court order on the stay: extended past its 30-day lapse (11 U.S.C. 362(c)(3)(B)), or
+    imposed where none arose (362(c)(4)(B)), effective on `on`."""
+
+    kind: Literal["extend", "impose"]
+    on: BoundedDate
+
+
 class BankruptcyResolution(Staff):
     kind: Literal["relief", "dismissal", "discharge"]
     on: BoundedDate
@@ -237,6 +245,7 @@ class CaseMemory(BaseModel):
     application: ApplicationState | None = None
     applications: int = 0
     stay: StayState | None = None
+    filing_without_stay: BankruptcyFiling | None = None  # a repeat filing, until a court imposes one
     forbearance: ForbearanceRequest | None = None
     eba: EbaStatus = Field(default_factory=EbaStatus)
     enforcement_started: date | None = None
@@ -257,6 +266,7 @@ class CaseInput(BaseModel):
     days_past_due: int
     as_of: date
     exposure: Decimal | None = None  # the loan's balance, for the relative materiality threshold
+    reminder_fee_agreed: bool = False  # the loan agreement provides for a reminder fee
     memory: CaseMemory | None = None
 
 

@@ -31,6 +31,7 @@ from api.cases.schemas import (
     PaymentChangeIn,
     PromiseIn,
     ResolutionIn,
+    StayOrderIn,
 )
 from api.cases.workflow import Update
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
@@ -210,6 +211,25 @@ async def resolve_bankruptcy(
         principal=principal,
         case_id=case_id,
         update=Update.RESOLVE_BANKRUPTCY,
+        body=body,
+    )
+
+
+@router.post(
+    "/{case_id}/bankruptcy/orders",
+    summary="Record a court order extending (11 U.S.C. 362(c)(3)(B)) or imposing (362(c)(4)(B)) the stay",
+    responses=ACTION_ERRORS,
+)
+async def record_stay_order(
+    case_id: uuid.UUID, body: StayOrderIn, principal: CaseWorker, db: DatabaseDep, client: TemporalDep
+) -> Accepted:
+    """An extended stay no longer lapses on day 30; an imposed stay takes effect at once."""
+    return await service.act(
+        db=db,
+        client=client,
+        principal=principal,
+        case_id=case_id,
+        update=Update.RECORD_STAY_ORDER,
         body=body,
     )
 

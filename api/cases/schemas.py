@@ -27,6 +27,7 @@ from workflows.dto import (
     PaymentChange,
     PostPetitionFee,
     PromiseToPay,
+    StayOrder,
 )
 
 DpdBucket = Literal["0-29", "30-59", "60-89", "90-119", "120+"]
@@ -217,6 +218,11 @@ class BankruptcyIn(CommandBody):
 
 @command_body(BankruptcyResolution)
 class ResolutionIn(CommandBody):
+    pass
+
+
+@command_body(StayOrder)
+class StayOrderIn(CommandBody):
     pass
 
 

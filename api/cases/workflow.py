@@ -41,6 +41,7 @@ from workflows.dto import (
     PostPetitionFee,
     PromiseToPay,
     Staff,
+    StayOrder,
     TaskDecision,
 )
 
@@ -59,6 +60,7 @@ class Update(StrEnum):
     REQUEST_FORBEARANCE = "request_forbearance"
     RECORD_BANKRUPTCY = "record_bankruptcy"
     RESOLVE_BANKRUPTCY = "resolve_bankruptcy"
+    RECORD_STAY_ORDER = "record_stay_order"
     RECORD_PAYMENT_CHANGE = "record_payment_change"
     RECORD_POST_PETITION_FEE = "record_post_petition_fee"
     SET_HOLD = "set_hold"
@@ -87,6 +89,7 @@ COMMANDS: dict[Update, type[Staff]] = {
     Update.REQUEST_FORBEARANCE: ForbearanceRequest,
     Update.RECORD_BANKRUPTCY: BankruptcyFiling,
     Update.RESOLVE_BANKRUPTCY: BankruptcyResolution,
+    Update.RECORD_STAY_ORDER: StayOrder,
     Update.RECORD_PAYMENT_CHANGE: PaymentChange,
     Update.RECORD_POST_PETITION_FEE: PostPetitionFee,
     Update.SET_HOLD: HoldChange,

@@ -102,6 +102,12 @@ ROUTES = [
     ),
     _r(
         "POST",
+        "/v1/cases/{case}/bankruptcy/orders",
+        WORKERS,
+        {"kind": "extend", "on": str(TODAY), **WHY},
+    ),
+    _r(
+        "POST",
         "/v1/cases/{case}/bankruptcy/payment-changes",
         WORKERS,
         {"new_amount": "900.00", "effective_on": str(TODAY + timedelta(30)), **WHY},

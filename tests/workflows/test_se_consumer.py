@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -60,3 +61,35 @@ async def test_default_needs_more_than_sek_1000_past_due(open_case: Any) -> None
     assert (await small.state()).eba.defaulted_on is None  # under the absolute threshold
     state = await small.state()
     assert state.arrears + state.fees <= Decimal("1000")
+
+
+FEES_LAW = "Lag (1981:739) om ersättning för inkassokostnader m.m. 4 §"
+
+
+async def test_the_reminder_fee_is_charged_on_the_reminder_day_only_where_agreed(open_case: Any) -> None:
+    agreed = await open_case("se_consumer", days_past_due=1, reminder_fee_agreed=True)
+    silent = await open_case("se_consumer", days_past_due=1)
+    reminder_day = agreed.day(3)  # a forgetful payer's first reminder
+    await agreed.to(reminder_day - timedelta(days=1), hour=23)
+    assert (await agreed.state()).fees == Decimal("0")
+    await agreed.to(reminder_day, hour=12)
+    assert await agreed.fired_on("reminder.") == [reminder_day]
+    fee = (await agreed.actions("fees.reminder"))[0]
+    assert (fee.at.date(), fee.amount) == (reminder_day, Decimal("60.00"))
+    assert fee.citation == f"{FEES_LAW}: 60 kr, where agreed when the debt arose"
+    await agreed.to(agreed.day(9))  # the second reminder carries no second fee
+    assert len(await agreed.fired_on("reminder.")) == 2
+    assert (await agreed.state()).fees == Decimal("60.00")
+    assert await silent.fired_on("reminder.") == [reminder_day, silent.day(8)]
+    assert await silent.actions("fees.reminder") == [] and (await silent.state()).fees == Decimal("0")
+
+
+async def test_every_fee_cites_the_lag_not_the_repealed_forordning(open_case: Any) -> None:
+    case = await open_case("se_consumer", days_past_due=19)
+    await case.to(case.day(20))
+    fee = (await case.actions("fees.inkassokrav"))[0]
+    assert fee.citation == f"{FEES_LAW}: 180 kr" and fee.amount == Decimal("180.00")
+    from policies.se_consumer import R
+
+    assert R["plan_fee"].citation == f"{FEES_LAW}: 170 kr"
+    assert not any("1981:1057" in rule.citation for rule in R.values())

@@ -3,7 +3,8 @@ proof of claim, chapter 13 notices) go out until relief, dismissal or discharge.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import date, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -12,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from models.audit_actions import stay_resolution_key
     from models.enums import CaseOutcome, CaseStage, Channel, StayResolution
     from policies import Rule, Step, StepKind
+    from policies.base import StayOrderKind
     from workflows.dto import (
         BankruptcyFiling,
         BankruptcyResolution,
@@ -19,12 +21,13 @@ with workflow.unsafe.imports_passed_through():
         PaymentChange,
         Period,
         PostPetitionFee,
+        StayOrder,
         StayState,
     )
 
 from workflows.case.context import Case, Transition
 from workflows.case.effects import Effects
-from workflows.case.patches import DOCUMENTS_PATCH
+from workflows.case.patches import DOCUMENTS_PATCH, STAY_CHAPTER_PATCH
 from workflows.case.tasks import Tasks
 
 
@@ -65,11 +68,7 @@ class Bankruptcy:
                     detail=f"proof of claim due {bar_date.isoformat()}",
                 )
             )
-        if stay.ends_on is not None:
-            c.show_one(f"bankruptcy.{stay.court_case}.stay_ends", "deadline", stay.ends_on, c.pack.stay_rule)
-            await c.sleep_until(stay.ends_on, lambda: stay.resolution is not None)
-        else:
-            await workflow.wait_condition(lambda: stay.resolution is not None)
+        await self._wait_out(stay)
         resolution = stay.resolution or "expired"
         stay.resolution = resolution
         self._close_stay()
@@ -78,6 +77,19 @@ class Bankruptcy:
         if c.m.arrears <= 0:
             return Transition(None, f"stay {resolution}; arrears paid", CaseOutcome.CURED)
         return Transition(stay.resume_stage, f"stay ended by {resolution}")
+
+    async def _wait_out(self, stay: StayState) -> None:
+        """Until a resolution, or the stay's lapse; a court order that extends it moves the lapse."""
+        c = self.c
+        while stay.resolution is None:
+            ends_on = stay.ends_on
+            if ends_on is None:
+                await workflow.wait_condition(lambda: stay.resolution is not None)
+                return
+            c.show_one(f"bankruptcy.{stay.court_case}.stay_ends", "deadline", ends_on, c.pack.stay_rule)
+            woke = await c.sleep_until(ends_on, _moved_or_resolved(stay, ends_on))
+            if not woke:
+                return  # lapsed
 
     def _close_stay(self) -> None:
         c = self.c
@@ -92,19 +104,31 @@ class Bankruptcy:
     async def record_filing(self, filing: BankruptcyFiling) -> str:
         """A bankruptcy filing: the stay stops every collection action at once, if it arises."""
         c = self.c
-        rule = c.pack.stay(prior_dismissed_within_year=filing.prior_dismissed_within_year)
-        hold_rule = rule.rule
+        prior = filing.prior_dismissed_within_year
+        rule = c.pack.stay(prior_dismissed_within_year=prior, chapter=filing.chapter)
+        if rule != c.pack.stay(prior_dismissed_within_year=prior) and not workflow.patched(
+            STAY_CHAPTER_PATCH
+        ):
+            rule = c.pack.stay(prior_dismissed_within_year=prior)  # as runs before the patch decided
         if not rule.in_force:
+            c.m.filing_without_stay = filing
             await self.fx.staff_record(
                 filing,
                 key=f"bankruptcy.{filing.court_case}.no_stay",
                 kind="bankruptcy",
-                rule=hold_rule,
+                rule=rule.rule,
                 detail=f"chapter {filing.chapter} filed {filing.filed_on}: no stay arises (repeat filer)",
             )
             return "no stay arises"
-        resume = c.m.stage if c.m.stage is not CaseStage.BANKRUPTCY_STAY else CaseStage.EARLY
+        c.m.filing_without_stay = None
         ends_on = filing.filed_on + timedelta(days=rule.ends_after_days) if rule.ends_after_days else None
+        self._start_stay(filing, rule.rule, ends_on)
+        return "stay in force" + (f" until {ends_on.isoformat()}" if ends_on else "")
+
+    def _start_stay(self, filing: BankruptcyFiling, hold_rule: Rule, ends_on: date | None) -> None:
+        """The stay in force from today: every collection action stops at once."""
+        c = self.c
+        resume = c.m.stage if c.m.stage is not CaseStage.BANKRUPTCY_STAY else CaseStage.EARLY
         c.m.stay = StayState(
             chapter=filing.chapter,
             court_case=filing.court_case,
@@ -130,7 +154,6 @@ class Bankruptcy:
                 CaseStage.BANKRUPTCY_STAY, f"chapter {filing.chapter} case {filing.court_case}", priority=2
             )
         )
-        return "stay in force" + (f" until {ends_on.isoformat()}" if ends_on else "")
 
     def validate_filing(self, filing: BankruptcyFiling) -> None:
         c = self.c
@@ -139,6 +162,58 @@ class Bankruptcy:
             raise ApplicationError("a stay is already in force")
         if filing.filed_on > c.today():
             raise ApplicationError("filed_on is in the future")
+
+    async def record_order(self, order: StayOrder) -> str:
+        """A court order: the stay extended past its lapse, or imposed where none arose."""
+        c = self.c
+        kind = StayOrderKind(order.kind)
+        rule = c.pack.stay_order(kind)
+        assert rule is not None
+        if kind is StayOrderKind.EXTEND:
+            assert c.m.stay is not None
+            court_case, lapse = c.m.stay.court_case, c.m.stay.ends_on
+            c.m.stay.ends_on = None  # in force until relief, dismissal or discharge
+            c.version += 1
+            detail = f"stay extended on {order.on.isoformat()}: it no longer lapses on {lapse}"
+        else:
+            filing = c.m.filing_without_stay
+            assert filing is not None
+            court_case, c.m.filing_without_stay = filing.court_case, None
+            self._start_stay(filing, rule, None)
+            detail = f"stay imposed on {order.on.isoformat()}: in force from today"
+        await self.fx.staff_record(
+            order,
+            key=f"bankruptcy.{court_case}.stay_order.{kind.value}",
+            kind="bankruptcy",
+            rule=rule,
+            detail=f"{detail}; {order.reason}",
+        )
+        return "stay extended" if kind is StayOrderKind.EXTEND else "stay in force"
+
+    def validate_order(self, order: StayOrder) -> None:
+        c = self.c
+        c.require_open()
+        kind = StayOrderKind(order.kind)
+        rule = c.pack.stay_order(kind)
+        if rule is None:
+            raise ApplicationError(f"{c.pack.name.value}: the law has no court order that does this")
+        if order.on > c.today():
+            raise ApplicationError("on is in the future")
+        stay = c.m.stay
+        if kind is StayOrderKind.EXTEND:
+            if stay is None or stay.resolution is not None or stay.ends_on is None:
+                raise ApplicationError("no stay in force that would lapse")
+            if order.on >= stay.ends_on:
+                raise ApplicationError(
+                    f"{rule.citation}: the stay lapsed on {stay.ends_on.isoformat()}; "
+                    "an extension must be ordered before"
+                )
+        else:
+            filing = c.m.filing_without_stay
+            if stay is not None or filing is None:
+                raise ApplicationError("no filing without a stay to impose one on")
+            if order.on < filing.filed_on:
+                raise ApplicationError("the order comes before the filing")
 
     async def resolve(self, resolution: BankruptcyResolution) -> str:
         """Relief from stay, dismissal or discharge."""
@@ -219,3 +294,7 @@ class Bankruptcy:
         if rules is None or self.c.m.stay is None or self.c.m.stay.chapter != 13:
             raise ApplicationError("only during a chapter 13 stay under a pack with FRBP 3002.1")
         return rules
+
+
+def _moved_or_resolved(stay: StayState, ends_on: date) -> Callable[[], bool]:
+    return lambda: stay.resolution is not None or stay.ends_on != ends_on

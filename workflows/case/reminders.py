@@ -11,12 +11,12 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.enums import CaseStage
-    from policies import Rule, StepKind
+    from policies import Rule, Step, StepKind
     from workflows.dto import ContactRecord, PromiseToPay
 
 from workflows.case.context import Case, Transition
 from workflows.case.effects import Effects
-from workflows.case.patches import AT_OPENING_PATCH, CCD2_ASSESSMENT_PATCH
+from workflows.case.patches import AT_OPENING_PATCH, CCD2_ASSESSMENT_PATCH, REMINDER_FEE_PATCH
 from workflows.case.tasks import Tasks
 
 _AT_OPENING = ("reg_f.", "continuity_of_contact.")
@@ -62,6 +62,20 @@ class Reminders:
                 c.m.done[step.key] = c.today()
                 continue
             await self.fx.do(step)
+            if step.key.startswith("reminder."):
+                await self._reminder_fee(step)
+
+    async def _reminder_fee(self, reminder: Step) -> None:
+        """The pack's reminder fee, once per case, with the first reminder that went out."""
+        c = self.c
+        key = "fees.reminder"
+        if key in c.m.done or not c.inp.reminder_fee_agreed:
+            return
+        fee = c.pack.reminder_fee(agreed=True)
+        sent = any(a.key == reminder.key and a.status == "done" for a in c.m.actions)
+        if fee is None or not sent or not workflow.patched(REMINDER_FEE_PATCH):
+            return
+        await self.fx.do(Step(key=key, day=c.today(), kind=StepKind.FEE, rule=fee[1], amount=fee[0]))
 
     async def _await_promise(self) -> bool:
         """Wait for the promised date (plus grace); True when the promise was kept."""

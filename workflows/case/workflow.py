@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         PromiseToPay,
         StageChange,
         StageUpdate,
+        StayOrder,
         TaskDecision,
     )
 
@@ -252,6 +253,15 @@ class CaseWorkflow:
     @resolve_bankruptcy.validator
     def _validate_resolution(self, resolution: BankruptcyResolution) -> None:
         self._bankruptcy.validate_resolution(resolution)
+
+    @workflow.update(name="record_stay_order")
+    async def record_stay_order(self, order: StayOrder) -> str:
+        """A court order: the stay extended past its lapse, or imposed where none arose."""
+        return await self._bankruptcy.record_order(order)
+
+    @record_stay_order.validator
+    def _validate_stay_order(self, order: StayOrder) -> None:
+        self._bankruptcy.validate_order(order)
 
     @workflow.update(name="record_payment_change")
     async def record_payment_change(self, change: PaymentChange) -> str:
