@@ -41,27 +41,32 @@ def _observed(day: date) -> date:
 
 @lru_cache(maxsize=256)
 def us_holidays(year: int) -> frozenset[date]:
-    """US federal holidays as observed (5 U.S.C. 6103)."""
-    return frozenset(
-        {
-            _observed(date(year, 1, 1)),
-            _nth_weekday(year, 1, 0, 3),  # Martin Luther King Jr. Day
-            _nth_weekday(year, 2, 0, 3),  # Washington's Birthday
-            _nth_weekday(year, 5, 0, -1),  # Memorial Day
-            _observed(date(year, 6, 19)),  # Juneteenth
-            _observed(date(year, 7, 4)),
-            _nth_weekday(year, 9, 0, 1),  # Labor Day
-            _nth_weekday(year, 10, 0, 2),  # Columbus Day
-            _observed(date(year, 11, 11)),  # Veterans Day
-            _nth_weekday(year, 11, 3, 4),  # Thanksgiving
-            _observed(date(year, 12, 25)),
-        }
-    )
+    """US federal holidays as observed (5 U.S.C. 6103), the days that fall in `year`.
+
+    New Year's Day on a Saturday is observed on Friday 31 December (6103(b)(1)): that day belongs
+    to the year before, and the year whose 1 January it is has no New Year's holiday of its own.
+    """
+    days = {
+        _observed(date(year, 1, 1)),
+        _observed(date(year + 1, 1, 1)),
+        _nth_weekday(year, 1, 0, 3),  # Martin Luther King Jr. Day
+        _nth_weekday(year, 2, 0, 3),  # Washington's Birthday
+        _nth_weekday(year, 5, 0, -1),  # Memorial Day
+        _observed(date(year, 6, 19)),  # Juneteenth
+        _observed(date(year, 7, 4)),
+        _nth_weekday(year, 9, 0, 1),  # Labor Day
+        _nth_weekday(year, 10, 0, 2),  # Columbus Day
+        _observed(date(year, 11, 11)),  # Veterans Day
+        _nth_weekday(year, 11, 3, 4),  # Thanksgiving
+        _observed(date(year, 12, 25)),
+    }
+    return frozenset(d for d in days if d.year == year)
 
 
 @lru_cache(maxsize=256)
 def nl_holidays(year: int) -> frozenset[date]:
-    """Dutch public holidays (Algemene termijnenwet), Bevrijdingsdag every fifth year."""
+    """Algemeen erkende feestdagen (Algemene termijnenwet art. 3): lid 1, 5 May every year
+    included, and Goede Vrijdag (lid 2). Days equated by decree under lid 3 are not included."""
     easter = easter_sunday(year)
     kings_day = date(year, 4, 27)
     if kings_day.weekday() == 6:
@@ -73,11 +78,10 @@ def nl_holidays(year: int) -> frozenset[date]:
         kings_day,
         easter + timedelta(days=39),  # Hemelvaartsdag
         easter + timedelta(days=50),  # Tweede Pinksterdag
+        date(year, 5, 5),  # Bevrijdingsdag: a holiday under the Atw every year, not every fifth
         date(year, 12, 25),
         date(year, 12, 26),
     }
-    if year % 5 == 0:
-        days.add(date(year, 5, 5))
     return frozenset(days)
 
 

@@ -9,12 +9,20 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from models.enums import Channel, PolicyPack, Segment
 from policies.base import Pack, Reminder, Rule, Step, StepKind
+from policies.calendar import next_business_day, nl_holidays
 
 P = "nl_consumer"
 R = {
     "opening": Rule(f"{P}.case.opening", "art. 6:81 BW (verzuim)"),
     "reminder": Rule(f"{P}.reminders.cadence", "Gedragscode; art. 6:96 lid 6 BW"),
     "letter": Rule(f"{P}.wik.veertiendagenbrief", "art. 6:96 lid 6 BW"),
+    # The stated last day and the day enforcement starts: the 14 days run from the day after
+    # receipt, and a period ending on a Saturday, Sunday or holiday runs on to the next day that
+    # is none of these.
+    "letter_period": Rule(
+        f"{P}.wik.veertiendagenbrief.period",
+        "art. 6:96 lid 6 BW; Hoge Raad ECLI:NL:HR:2016:2704; Algemene termijnenwet art. 1 en 3",
+    ),
     "costs": Rule(
         f"{P}.wik.collection_costs", "Besluit vergoeding voor buitengerechtelijke incassokosten, art. 2"
     ),
@@ -65,17 +73,42 @@ def wik_costs(principal_due: Decimal) -> Decimal:
 @dataclass(frozen=True)
 class NlConsumer(Pack):
     letter_day: dict[Segment, int] | None = None
-    postal_days: int = 2  # a posted letter counts as received two days after posting
+    postal_days: int = 2  # a posted letter counts as received on the second delivery day after posting
     letter_period_days: int = 14
+    # 1: the last day was posting + 2 + 14 calendar days (cases planned before receipt followed
+    # the post's delivery days keep it); 2: receipt on a delivery day, the end moved off weekends
+    # and holidays.
+    letter_rules: int = 2
 
     def enforcement_day(self) -> int:
         # The free 14-day letter must always precede costs and legal steps, so a case opened
         # at any days past due starts early, with the letter sent at once.
         return 10**6
 
-    def letter_deadline(self, posted: date) -> date:
-        """The last day of the 14-day period, counted from the day after receipt."""
-        return posted + timedelta(days=self.postal_days + self.letter_period_days)
+    def delivery_day(self, day: date) -> bool:
+        """The post delivers letters Tuesday to Saturday, and not on a public holiday."""
+        return day.weekday() not in (0, 6) and day not in nl_holidays(day.year)
+
+    def receipt(self, sent: date, channel: Channel = Channel.LETTER) -> date:
+        """The day a message counts as received: an e-mail the day it was sent, a letter on the
+        `postal_days`-th delivery day after posting."""
+        if channel is not Channel.LETTER:
+            return sent
+        day, left = sent, self.postal_days
+        while left > 0:
+            day += timedelta(days=1)
+            if self.delivery_day(day):
+                left -= 1
+        return day
+
+    def letter_deadline(self, posted: date, channel: Channel = Channel.LETTER) -> date:
+        """The last day of the 14-day period, counted from the day after receipt (Hoge Raad
+        ECLI:NL:HR:2016:2704); a period ending on a Saturday, Sunday or holiday runs on to the
+        next business day (Algemene termijnenwet art. 1)."""
+        if self.letter_rules < 2:
+            return posted + timedelta(days=self.postal_days + self.letter_period_days)
+        last = self.receipt(posted, channel) + timedelta(days=self.letter_period_days)
+        return next_business_day(last, self.country)
 
     def early_letters(
         self,
@@ -104,7 +137,9 @@ class NlConsumer(Pack):
             ),
             Step(
                 key="ccd2.forbearance_assessment",
-                day=deadline - timedelta(days=5),
+                # eleven days after posting, as always: five days or more before the last day,
+                # which the post's delivery days and the Atw may put later
+                day=posted + timedelta(days=self.postal_days + self.letter_period_days - 5),
                 kind=StepKind.TASK,
                 rule=R["ccd2"],
                 task_kind="forbearance_assessment",
@@ -116,7 +151,7 @@ class NlConsumer(Pack):
                 key="early.advance",
                 day=deadline + timedelta(days=1),
                 kind=StepKind.ADVANCE,
-                rule=R["letter"],
+                rule=R["letter"] if self.letter_rules < 2 else R["letter_period"],
                 detail="the 14-day period has expired",
             ),
         ]

@@ -3,6 +3,7 @@ recurring duties (US early intervention) that run beside the open stages."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -11,12 +12,18 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.enums import CaseStage
-    from policies import Rule, Step, StepKind
+    from policies import Pack, Rule, Step, StepKind
+    from policies.nl_consumer import NlConsumer
     from workflows.dto import ContactRecord, PromiseToPay
 
 from workflows.case.context import Case, Transition
 from workflows.case.effects import Effects
-from workflows.case.patches import AT_OPENING_PATCH, CCD2_ASSESSMENT_PATCH, REMINDER_FEE_PATCH
+from workflows.case.patches import (
+    AT_OPENING_PATCH,
+    CCD2_ASSESSMENT_PATCH,
+    NL_LETTER_RECEIPT_PATCH,
+    REMINDER_FEE_PATCH,
+)
 from workflows.case.tasks import Tasks
 
 _AT_OPENING = ("reg_f.", "continuity_of_contact.")
@@ -34,10 +41,11 @@ class Reminders:
         c = self.c
         # Cases opened before the CCD2 assessment existed go on without it.
         ccd2 = c.patched(CCD2_ASSESSMENT_PATCH)
+        pack = self._letter_rules(c.pack)
         while True:
             plan = [
                 s
-                for s in c.pack.early_steps(
+                for s in pack.early_steps(
                     segment=c.m.segment,
                     delinquent_since=c.delinquent_since(),
                     arrears=c.m.arrears,
@@ -76,6 +84,14 @@ class Reminders:
         if fee is None or not sent or not workflow.patched(REMINDER_FEE_PATCH):
             return
         await self.fx.do(Step(key=key, day=c.today(), kind=StepKind.FEE, rule=fee[1], amount=fee[0]))
+
+    @staticmethod
+    def _letter_rules(pack: Pack) -> Pack:
+        """The 14-dagenbrief's period as the run planned it: runs without the patch marker (of
+        any generation) keep posting + 16 days. Asked directly, so only new runs record it."""
+        if isinstance(pack, NlConsumer) and not workflow.patched(NL_LETTER_RECEIPT_PATCH):
+            return replace(pack, letter_rules=1)
+        return pack
 
     async def _await_promise(self) -> bool:
         """Wait for the promised date (plus grace); True when the promise was kept."""
