@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
@@ -9,6 +10,7 @@ from temporalio.testing import WorkflowEnvironment
 from arrears.db import Database
 from arrears.intake import IntakeService
 from models.enums import CaseStage
+from policies.nl_consumer import NL_CONSUMER
 from tests.workflows.conftest import continue_from_memory
 from workflows.case import CaseWorkflow
 
@@ -27,7 +29,9 @@ async def test_carried_memory_resumes_without_repeating_or_losing_steps(
     assert await case.fired_on("wik.veertiendagenbrief") == [case.day(21)]  # not sent again
     await case.to(case.day(33))
     await case.decide("forbearance_assessment", "not_appropriate")
-    await case.to(case.day(38), hour=1)
+    # the period runs from the day after receipt of the letter posted on day 21 (Atw art. 1, 3)
+    handover = NL_CONSUMER.letter_deadline(case.day(21)) + timedelta(days=1)
+    await case.to(handover, hour=1)
     assert (await case.state()).stage == CaseStage.ENFORCEMENT  # the deadline kept its day
     assert await case.fired_on("wik.veertiendagenbrief") == [case.day(21)]
     await case.handle.terminate("test over")
