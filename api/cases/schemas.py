@@ -7,9 +7,10 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeVar
+from types import UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool, create_model
 from pydantic.fields import FieldInfo
 
 from api.service import ONE_LINE, PRINTABLE
@@ -154,6 +155,27 @@ NARROWER: dict[str, FieldInfo] = {
 }
 
 
+def _json_int(value: Any) -> Any:
+    # JSON Schema's integer takes 4 and 4.0, never "4" or true, which pydantic would read
+    if isinstance(value, str | bool):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+def _strict(annotation: Any) -> tuple[Any, ...]:
+    """A field as the API takes it: booleans and integers only as JSON writes them (the schema
+    says so), while the workflow's command stays lenient for recorded histories. The integer
+    check comes after the field's constraints, so that they stay in the OpenAPI document."""
+    if annotation is bool:
+        return (StrictBool,)
+    options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+    if bool in options:
+        return (Union[tuple(StrictBool if a is bool else a for a in options)],)  # noqa: UP007
+    if int in options:
+        return (annotation, BeforeValidator(_json_int))
+    return (annotation,)
+
+
 def command_body(
     command: type[BaseModel],
     *,
@@ -170,7 +192,8 @@ def command_body(
             if name in STAFF_FIELDS or name in omit:
                 continue
             narrowed = [n for n in (NARROWER.get(name), (narrower or {}).get(name)) if n is not None]
-            fields[name] = Annotated[(info.annotation, info, *narrowed)]
+            annotation, *checks = _strict(info.annotation)
+            fields[name] = Annotated[(annotation, info, *narrowed, *checks)]
         return create_model(
             declared.__name__,
             __base__=declared,

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from api.access import CaseWorker, visible_cases
 from api.cases import workflow
-from api.cases.schemas import Accepted
+from api.cases.schemas import Accepted, CommandBody, command_body
 from api.cases.workflow import Update
 from api.deps import DatabaseDep, TemporalDep
 from api.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized, error_responses
@@ -266,10 +266,15 @@ async def release(task_id: uuid.UUID, principal: CaseWorker, db: DatabaseDep) ->
     return TaskClaim(id=task.id, assignee=None, status=task.status)
 
 
+@command_body(PlanTerms)
+class PlanIn(CommandBody):
+    """A plan's terms, as the decision's workflow command takes them."""
+
+
 class DecisionIn(BaseModel):
     decision: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z_]+$")]
     reason: Text = Field(description="why, for the audit trail")
-    plan: PlanTerms | None = None
+    plan: PlanIn | None = None
     denial_reasons: list[Text] = Field(default_factory=list, max_length=20)
     service_end: BoundedDate | None = None
 

@@ -50,3 +50,18 @@ def test_the_api_refuses_more_than_the_command(body: type[BaseModel], field: str
     with pytest.raises(ValidationError) as refused:
         body.model_validate({field: value})
     assert field in {str(error["loc"][0]) for error in refused.value.errors()}
+
+
+def test_booleans_and_integers_are_taken_only_as_json_writes_them() -> None:
+    """The schema says boolean and integer: 0 is not false, "4" is not 4 (the workflow's command
+    itself stays lenient, for the histories it replays)."""
+    for body in ({"active": 0}, {"active": "false"}):
+        with pytest.raises(ValidationError):
+            schemas.HoldIn.model_validate({"reason": "borrower asked", "kind": "dispute", **body})
+    lifted = schemas.HoldIn.model_validate({"reason": "borrower asked", "kind": "dispute", "active": False})
+    assert lifted.model_dump()["active"] is False
+    for months in ("4", True):
+        with pytest.raises(ValidationError):
+            schemas.ForbearanceIn.model_validate({"reason": "hardship", "kind": "pause", "months": months})
+    paused = schemas.ForbearanceIn.model_validate({"reason": "hardship", "kind": "pause", "months": 4.0})
+    assert paused.model_dump()["months"] == 4
