@@ -14,6 +14,7 @@ took a message and before the sender recorded it sends it again under the same M
 one duplicate no sender can rule out. A lost message (never received, or never recorded sent),
 a copy under another Message-ID, a Message-ID of no message or a case left open fails the run.
 Figures: bench/results/worker-kills-<UTC time>.json. `--seed` fixes the kill moments only.
+Every restart imports the code afresh: run it on a checkout that nobody edits meanwhile.
 """
 
 from __future__ import annotations
