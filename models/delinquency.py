@@ -1,13 +1,11 @@
 """Days past due: counted from the oldest instalment still unpaid, ageing with the calendar.
 
 The loan system reports a loan's days past due on a day (`as_of`); while its arrears stay
-unpaid the count grows by one a day from there. One rule, in Python and in SQL.
+unpaid the count grows by one a day from there. One rule: in Python (`policies.delinquency`,
+which the workflow uses too) and in SQL, here.
 """
 
 from __future__ import annotations
-
-from datetime import date
-from decimal import Decimal
 
 from sqlalchemy import Integer, and_, case, cast, func
 from sqlalchemy.sql.elements import ColumnElement
@@ -15,14 +13,9 @@ from sqlmodel import col
 
 from models.cases import Case
 from models.enums import CaseStatus
+from policies.delinquency import days_past_due
 
-
-def days_past_due(*, reported: int, as_of: date, on: date, arrears: Decimal) -> int:
-    """Days past due on `on` of a loan reported `reported` days past due on `as_of`; 0 once
-    its arrears are paid."""
-    if arrears <= 0:
-        return 0
-    return reported + (on - as_of).days
+__all__ = ["case_days_past_due", "days_past_due"]
 
 
 def case_days_past_due() -> ColumnElement[int]:

@@ -126,10 +126,6 @@ class Pack(ABC):
     enforcement_rules: dict[str, Rule] = field(default_factory=dict)
 
     # ---- time
-    def days_past_due(self, *, reported: int, as_of: date, today: date) -> int:
-        """Days past due today, given what the loan system reported on `as_of`."""
-        return reported + max(0, (today - as_of).days)
-
     def business_days_after(self, start: date, days: int) -> date:
         """The `days`-th business day after `start` in this pack's country."""
         return add_business_days(start, days, self.country)

@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from models.enums import CaseOutcome, CaseStage
     from policies import Pack, Rule, Step, get_pack
+    from policies.delinquency import days_past_due
     from workflows import search
     from workflows.dto import CaseInput, CaseMemory, Hold, PaymentSignal, ScheduledAction, TaskDecision
 
@@ -74,9 +75,9 @@ class Case:
         return self.inp.as_of - timedelta(days=self.inp.days_past_due)
 
     def days_past_due(self) -> int:
-        if self.m.arrears <= 0:
-            return 0
-        return (self.today() - self.delinquent_since()).days
+        return days_past_due(
+            reported=self.inp.days_past_due, as_of=self.inp.as_of, on=self.today(), arrears=self.m.arrears
+        )
 
     async def sleep_until(self, day: date, wake: Callable[[], bool]) -> bool:
         """Sleep until the start of `day` (UTC); True if `wake` became true first."""
