@@ -153,28 +153,34 @@ class CaseRuns:
             ).first()
         return owner
 
+    async def open_cases(self, *, started: bool) -> list[tuple[Case, CaseInput]]:
+        """The open cases whose run was recorded (`started`) or not yet, with their workflow input."""
+        recorded = col(Case.run_id).is_not(None) if started else col(Case.run_id).is_(None)
+        async with self.db.session() as session:
+            rows = (
+                await session.exec(
+                    select(Case, col(Loan.external_id), col(Loan.balance), col(Loan.reminder_fee_agreed))
+                    .join(Loan, col(Loan.id) == col(Case.loan_id))
+                    .where(Case.status == CaseStatus.OPEN, recorded)
+                )
+            ).all()
+        return [
+            (case, case_input(case, external_id, exposure=balance, reminder_fee_agreed=agreed))
+            for case, external_id, balance, agreed in rows
+        ]
+
     async def restart_orphans(self) -> int:
         """Give a run of its own to every open case whose recorded run is no longer running
         (terminated by an operator, or taken by a case before this rule); audited."""
         running: dict[str, str] = {}
         async for execution in self.client.list_workflows(RUNNING_CASES):
             running[execution.id] = execution.raw_info.first_run_id or execution.run_id
-        async with self.db.session() as session:
-            rows = (
-                await session.exec(
-                    select(Case, col(Loan.external_id), col(Loan.balance), col(Loan.reminder_fee_agreed))
-                    .join(Loan, col(Loan.id) == col(Case.loan_id))
-                    .where(Case.status == CaseStatus.OPEN, col(Case.run_id).is_not(None))
-                )
-            ).all()
         restarted = 0
-        for case, external_id, balance, agreed in rows:
+        for case, start_input in await self.open_cases(started=True):
             if running.get(case.workflow_id) == case.run_id:
                 continue
             # a run just started may not be listed yet: the start then finds it and changes nothing
-            run_id = await self.start(
-                case_input(case, external_id, exposure=balance, reminder_fee_agreed=agreed)
-            )
+            run_id = await self.start(start_input)
             if run_id is None or run_id == case.run_id:
                 continue
             async with self.db.session() as session:

@@ -291,16 +291,4 @@ class IntakeService:
 
     async def start_missing_workflows(self) -> int:
         """Start the workflow of every open case that has none yet (after a crash mid-intake)."""
-        async with self.db.session() as session:
-            rows = (
-                await session.exec(
-                    select(Case, col(Loan.external_id), col(Loan.balance), col(Loan.reminder_fee_agreed))
-                    .join(Loan, col(Loan.id) == col(Case.loan_id))
-                    .where(Case.status == CaseStatus.OPEN, col(Case.run_id).is_(None))
-                )
-            ).all()
-        pending = [
-            (case, case_input(case, ext, exposure=balance, reminder_fee_agreed=agreed))
-            for case, ext, balance, agreed in rows
-        ]
-        return len(await self._start_all(pending))
+        return len(await self._start_all(await self.runs.open_cases(started=False)))
