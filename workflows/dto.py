@@ -10,127 +10,57 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from models.enums import CaseOutcome, CaseStage, Channel, PolicyPack, Segment
-from models.values import BoundedDate, Money, PositiveMoney
-
-
-# ---------------------------------------------------------------- staff and outside facts
-class Staff(BaseModel):
-    """Who asks, and why: every update carries an explanation for the audit trail."""
-
-    by: str = Field(min_length=1, max_length=100)
-    reason: str = Field(min_length=1, max_length=500)
-    role: str | None = Field(
-        default=None, max_length=32, description="the caller's role, for the audit trail"
-    )
-
-
-class PaymentSignal(BaseModel):
-    """A payment reported by the loan system."""
-
-    external_id: str = Field(min_length=1, max_length=100)
-    amount: PositiveMoney
-    currency: str
-    received_at: datetime
-
-
-class ContactRecord(Staff):
-    channel: Channel
-    outcome: Literal["reached", "no_answer", "left_message", "wrong_number"]
-
-
-class PromiseToPay(Staff):
-    amount: PositiveMoney
-    due: BoundedDate
-
-
-class LossMitigationApplication(Staff):
-    received_on: BoundedDate
-    complete: bool
-    sale_date: BoundedDate | None = None
-
-
-class Appeal(Staff):
-    pass
-
-
-class ForbearanceRequest(Staff):
-    kind: Literal["pause", "reduced"]
-    months: int = Field(ge=1, le=24)
-    reduced_amount: Money | None = None
-
-
-class BankruptcyFiling(Staff):
-    chapter: Literal[7, 11, 12, 13] = 13
-    court_case: str = Field(min_length=1, max_length=64)
-    filed_on: BoundedDate
-    prior_dismissed_within_year: int = Field(default=0, ge=0, le=20)
-
-
-class StayOrder(Staff):
-    """A court order on the stay: extended past its 30-day lapse (11 U.S.C. 362(c)(3)(B)), or
-    imposed where none arose (362(c)(4)(B)), effective on `on`."""
-
-    kind: Literal["extend", "impose"]
-    on: BoundedDate
-
-
-class BankruptcyResolution(Staff):
-    kind: Literal["relief", "dismissal", "discharge"]
-    on: BoundedDate
-
-
-class PaymentChange(Staff):
-    """A new installment amount during a chapter 13 case (FRBP 3002.1(b))."""
-
-    new_amount: PositiveMoney
-    effective_on: BoundedDate
-
-
-class PostPetitionFee(Staff):
-    """A fee incurred after the petition in a chapter 13 case (FRBP 3002.1(c))."""
-
-    amount: PositiveMoney
-    incurred_on: BoundedDate
-    description: str = Field(min_length=1, max_length=200)
-
-
-class HoldChange(Staff):
-    kind: Literal["dispute", "cease", "scra"]
-    active: bool
-    channels: list[Channel] = Field(default_factory=list)  # dispute/cease: empty means all
-    until: BoundedDate | None = None  # scra: end of military service
-
-
-class PlanTerms(BaseModel):
-    kind: Literal["repayment_plan", "trial", "modification"]
-    months: int = Field(default=6, ge=1, le=60)
-    # what the borrower pays each month; the decision letter prints it
-    amount: PositiveMoney | None = None
-
-
-class TaskDecision(Staff):
-    task: str = Field(description="the task key, as listed in the state query")
-    decision: str
-    plan: PlanTerms | None = None
-    denial_reasons: list[str] = Field(default_factory=list)
-    service_end: BoundedDate | None = None  # scra_check: end of active duty
-
-
-class CloseRequest(Staff):
-    outcome: CaseOutcome
-    approval_required: bool = Field(
-        default=False, description="four eyes: the close waits for a second supervisor's approval"
-    )
-
-
-class CloseProposal(BaseModel):
-    """A close that waits for a second supervisor (four eyes)."""
-
-    outcome: CaseOutcome
-    by: str
-    reason: str
-    at: datetime
-    task: str  # the approval task's key
+from workflows.commands import (
+    Appeal as Appeal,
+)
+from workflows.commands import (
+    BankruptcyFiling as BankruptcyFiling,
+)
+from workflows.commands import (
+    BankruptcyResolution as BankruptcyResolution,
+)
+from workflows.commands import (
+    CloseProposal as CloseProposal,
+)
+from workflows.commands import (
+    CloseRequest as CloseRequest,
+)
+from workflows.commands import (
+    ContactRecord as ContactRecord,
+)
+from workflows.commands import (
+    ForbearanceRequest as ForbearanceRequest,
+)
+from workflows.commands import (
+    HoldChange as HoldChange,
+)
+from workflows.commands import (
+    LossMitigationApplication as LossMitigationApplication,
+)
+from workflows.commands import (
+    PaymentChange as PaymentChange,
+)
+from workflows.commands import (
+    PaymentSignal as PaymentSignal,
+)
+from workflows.commands import (
+    PlanTerms as PlanTerms,
+)
+from workflows.commands import (
+    PostPetitionFee as PostPetitionFee,
+)
+from workflows.commands import (
+    PromiseToPay as PromiseToPay,
+)
+from workflows.commands import (  # re-exported: every layer imports the messages from here
+    Staff as Staff,
+)
+from workflows.commands import (
+    StayOrder as StayOrder,
+)
+from workflows.commands import (
+    TaskDecision as TaskDecision,
+)
 
 
 # ---------------------------------------------------------------- workflow input and memory
