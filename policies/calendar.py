@@ -110,7 +110,30 @@ def se_holidays(year: int) -> frozenset[date]:
     )
 
 
-_CALENDARS = {"US": us_holidays, "NL": nl_holidays, "SE": se_holidays}
+@lru_cache(maxsize=256)
+def be_holidays(year: int) -> frozenset[date]:
+    """Belgian legal public holidays (wet van 4 januari 1974 betreffende de feestdagen, art. 1;
+    loi du 4 janvier 1974 relative aux jours fériés; KB/AR 18 april 1974, art. 1): a holiday on a
+    Sunday stays on the Sunday for the calendar (the replacement day is an employer's, not the
+    law's); regional and community days (11 July, 27 September, 15 November) are not legal ones."""
+    easter = easter_sunday(year)
+    return frozenset(
+        {
+            date(year, 1, 1),  # Nieuwjaar / Nouvel An
+            easter + timedelta(days=1),  # Paasmaandag / lundi de Pâques
+            date(year, 5, 1),  # Feest van de Arbeid / fête du Travail
+            easter + timedelta(days=39),  # O.L.H.-Hemelvaart / Ascension
+            easter + timedelta(days=50),  # Pinkstermaandag / lundi de Pentecôte
+            date(year, 7, 21),  # Nationale feestdag / fête nationale
+            date(year, 8, 15),  # O.L.V.-Hemelvaart / Assomption
+            date(year, 11, 1),  # Allerheiligen / Toussaint
+            date(year, 11, 11),  # Wapenstilstand / Armistice
+            date(year, 12, 25),  # Kerstmis / Noël
+        }
+    )
+
+
+_CALENDARS = {"US": us_holidays, "NL": nl_holidays, "SE": se_holidays, "BE": be_holidays}
 
 
 def is_business_day(day: date, country: str) -> bool:

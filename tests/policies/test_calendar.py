@@ -7,6 +7,7 @@ import pytest
 from policies.calendar import (
     add_business_days,
     add_months,
+    be_holidays,
     easter_sunday,
     is_business_day,
     next_business_day,
@@ -164,3 +165,36 @@ def test_se_business_days_across_the_year_end() -> None:
     assert add_business_days(date(2030, 12, 30), 1, "SE") == date(2031, 1, 2)
     assert add_business_days(date(2031, 1, 3), 1, "SE") == date(2031, 1, 7)  # Trettondedag jul, a Monday
     assert add_business_days(date(2024, 12, 23), 3, "SE") == date(2025, 1, 2)  # 27 Dec, 30 Dec, 2 Jan
+
+
+# ---- BE (wet van 4 januari 1974 betreffende de feestdagen, art. 1)
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_be_legal_holidays_every_year(year: int) -> None:
+    h = be_holidays(year)
+    easter = EASTER[year]
+    assert {easter + timedelta(days=1), easter + timedelta(days=39), easter + timedelta(days=50)} <= h
+    assert {date(year, m, d) for m, d in ((1, 1), (5, 1), (7, 21), (8, 15), (11, 1), (11, 11), (12, 25))} <= h
+    assert len(h) == 10
+    assert date(year, 12, 26) not in h and date(year, 7, 11) not in h  # not legal holidays in Belgium
+    assert easter - timedelta(days=2) not in h  # Good Friday is a working day
+
+
+def test_be_business_days_across_the_year_end() -> None:
+    assert add_business_days(date(2024, 12, 24), 1, "BE") == date(2024, 12, 26)  # 26 Dec is no holiday
+    assert add_business_days(date(2025, 12, 31), 1, "BE") == date(2026, 1, 2)
+    assert add_business_days(date(2027, 12, 31), 1, "BE") == date(2028, 1, 3)  # Friday, then the weekend
+    assert add_business_days(date(2029, 12, 31), 1, "BE") == date(2030, 1, 2)  # Tuesday 1 January
+    assert add_business_days(date(2030, 12, 20), 5, "BE") == date(2030, 12, 30)  # 25 Dec a Wednesday
+    assert add_business_days(date(2031, 12, 31), 3, "BE") == date(2032, 1, 6)
+    assert next_business_day(date(2032, 1, 1), "BE") == date(2032, 1, 2)
+
+
+def test_be_holidays_that_move_a_working_day_count() -> None:
+    assert add_business_days(date(2026, 7, 20), 1, "BE") == date(2026, 7, 22)  # 21 July, a Tuesday
+    assert add_business_days(date(2028, 8, 14), 1, "BE") == date(2028, 8, 16)  # 15 August, a Tuesday
+    assert add_business_days(date(2027, 10, 29), 3, "BE") == date(2027, 11, 4)  # 1 Nov a Monday
+    assert add_business_days(date(2026, 11, 10), 1, "BE") == date(2026, 11, 12)  # 11 Nov, a Wednesday
+    assert not is_business_day(date(2026, 5, 14), "BE")  # Ascension 2026
+    assert is_business_day(date(2026, 4, 3), "BE")  # Good Friday
