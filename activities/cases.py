@@ -88,6 +88,8 @@ class CaseActivities:
             if case is None:
                 raise LookupError(f"case {record.case_id} has no row")
             case.arrears = record.arrears_after
+            if record.delinquent_since is not None:
+                case.delinquent_since = record.delinquent_since
             await audit.append(
                 session,
                 actor=audit.WORKFLOW,
@@ -100,6 +102,11 @@ class CaseActivities:
                     "amount": str(payment.amount),
                     "currency": payment.currency,
                     "arrears_after": str(record.arrears_after),
+                    **(
+                        {"delinquent_since": record.delinquent_since.isoformat()}
+                        if record.delinquent_since is not None
+                        else {}
+                    ),
                 },
                 idempotency_key=f"{case.id}:payment:{payment.external_id}",
             )

@@ -53,10 +53,17 @@ RUNNING_CASES = "WorkflowType = 'CaseWorkflow' AND ExecutionStatus = 'Running'"
 
 
 def case_input(
-    case: Case, loan_external_id: str, *, exposure: Decimal | None = None, reminder_fee_agreed: bool = False
+    case: Case,
+    loan_external_id: str,
+    *,
+    exposure: Decimal | None = None,
+    reminder_fee_agreed: bool = False,
+    installment: Decimal | None = None,
+    due_day: int | None = None,
 ) -> CaseInput:
-    """The workflow input for a case row (`exposure`: the loan's balance; `reminder_fee_agreed`:
-    the loan agreement provides for a reminder fee)."""
+    """The workflow input for a case row and its loan's terms (`exposure`: the balance;
+    `reminder_fee_agreed`: the agreement provides for a reminder fee; `installment` and `due_day`:
+    the periodic payment and the day of the month it falls due, for the due schedule)."""
     return CaseInput(
         case_id=case.id,
         loan_id=case.loan_id,
@@ -68,6 +75,8 @@ def case_input(
         as_of=case.opened_as_of,
         exposure=exposure,
         reminder_fee_agreed=reminder_fee_agreed,
+        installment=installment,
+        due_day=due_day,
     )
 
 
@@ -159,14 +168,24 @@ class CaseRuns:
         async with self.db.session() as session:
             rows = (
                 await session.exec(
-                    select(Case, col(Loan.external_id), col(Loan.balance), col(Loan.reminder_fee_agreed))
+                    select(Case, Loan)
                     .join(Loan, col(Loan.id) == col(Case.loan_id))
                     .where(Case.status == CaseStatus.OPEN, recorded)
                 )
             ).all()
         return [
-            (case, case_input(case, external_id, exposure=balance, reminder_fee_agreed=agreed))
-            for case, external_id, balance, agreed in rows
+            (
+                case,
+                case_input(
+                    case,
+                    loan.external_id,
+                    exposure=loan.balance,
+                    reminder_fee_agreed=loan.reminder_fee_agreed,
+                    installment=loan.installment,
+                    due_day=loan.due_day,
+                ),
+            )
+            for case, loan in rows
         ]
 
     async def restart_orphans(self) -> int:

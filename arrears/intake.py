@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, update
@@ -231,6 +232,7 @@ class IntakeService:
                 stage=pack.initial_stage(record.days_past_due),
                 days_past_due_at_open=record.days_past_due,
                 opened_as_of=record.as_of,
+                delinquent_since=record.as_of - timedelta(days=record.days_past_due),
                 arrears=record.arrears,
                 currency=record.currency,
                 team=record.team,
@@ -259,7 +261,12 @@ class IntakeService:
         return (
             case,
             case_input(
-                case, record.loan_id, exposure=record.balance, reminder_fee_agreed=record.reminder_fee_agreed
+                case,
+                record.loan_id,
+                exposure=record.balance,
+                reminder_fee_agreed=record.reminder_fee_agreed,
+                installment=record.installment,
+                due_day=record.due_day,
             ),
             opened,
         )

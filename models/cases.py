@@ -39,6 +39,8 @@ class Case(SQLModel, table=True):
     outcome: CaseOutcome | None = enum_field(CaseOutcome, nullable=True)
     days_past_due_at_open: int
     opened_as_of: date  # the report date that days_past_due_at_open was counted on
+    # the oldest unpaid instalment's due date: moved by the workflow as payments cover instalments
+    delinquent_since: date
     arrears: Decimal = money()
     currency: str = Field(min_length=3, max_length=3)
     team: str = Field(default="default", max_length=64)

@@ -1,7 +1,8 @@
 """Days past due: counted from the oldest instalment still unpaid, ageing with the calendar.
 
-The loan system reports a loan's days past due on a day (`as_of`); while its arrears stay
-unpaid the count grows by one a day from there. One rule: in Python (`policies.delinquency`,
+The case row holds the day its delinquency began (`delinquent_since`): what intake's report
+implied, moved by the case workflow when a payment covers the oldest instalments. While the
+arrears stay unpaid the count grows by one a day. One rule: in Python (`policies.delinquency`,
 which the workflow uses too) and in SQL, here.
 """
 
@@ -19,9 +20,9 @@ __all__ = ["case_days_past_due", "days_past_due"]
 
 
 def case_days_past_due() -> ColumnElement[int]:
-    """A case's days past due today, in SQL: counted from what intake reported when the case
-    opened; 0 once the case is closed or its arrears are paid."""
-    counted = cast(func.current_date() - col(Case.opened_as_of), Integer) + col(Case.days_past_due_at_open)
+    """A case's days past due today, in SQL: counted from the oldest instalment still unpaid;
+    0 once the case is closed or its arrears are paid."""
+    counted = cast(func.current_date() - col(Case.delinquent_since), Integer)
     return case(
         (and_(col(Case.status) == CaseStatus.OPEN, col(Case.arrears) > 0), counted),
         else_=0,

@@ -153,6 +153,7 @@ class Portfolio:
             stage=CaseStage(stage),
             days_past_due_at_open=dpd,
             opened_as_of=opened.date(),
+            delinquent_since=opened.date() - timedelta(days=dpd),
             arrears=Decimal("1000.00"),
             currency=loan.currency,
             opened_at=opened,

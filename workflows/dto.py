@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from models.enums import CaseOutcome, CaseStage, Channel, PolicyPack, Segment
+from policies.delinquency import Instalment
 from workflows.commands import (
     Appeal as Appeal,
 )
@@ -182,6 +183,9 @@ class CaseMemory(BaseModel):
     history: list[StageChange] = Field(default_factory=list)
     resume_stage: CaseStage | None = None
     close_proposal: CloseProposal | None = None
+    # The instalments past due at opening and what covered each one (oldest first); None for
+    # runs that count from the reported day alone (started before the schedule was carried).
+    schedule: list[Instalment] | None = None
 
 
 class CaseInput(BaseModel):
@@ -197,6 +201,9 @@ class CaseInput(BaseModel):
     as_of: date
     exposure: Decimal | None = None  # the loan's balance, for the relative materiality threshold
     reminder_fee_agreed: bool = False  # the loan agreement provides for a reminder fee
+    # the loan's periodic instalment and due day, from which the due schedule is built
+    installment: Decimal | None = None
+    due_day: int | None = None
     memory: CaseMemory | None = None
 
 
@@ -227,6 +234,10 @@ class CaseState(BaseModel):
     stay_periods: list[Period]
     application_periods: list[Period] = Field(description="complete applications pending decision")
     close_proposal: CloseProposal | None = Field(default=None, description="a close awaiting approval")
+    schedule: list[Instalment] = Field(
+        default_factory=list,
+        description="the instalments past due at opening, oldest first, and the payments that covered each",
+    )
 
 
 # ---------------------------------------------------------------- activity inputs
@@ -245,6 +256,7 @@ class PaymentRecord(BaseModel):
     loan_id: uuid.UUID
     payment: PaymentSignal
     arrears_after: Decimal
+    delinquent_since: date | None = None  # after the payment, where the case carries its schedule
 
 
 class CaseClosure(BaseModel):

@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from models.enums import CaseOutcome, CaseStage
     from policies import Pack, Rule, Step, get_pack
-    from policies.delinquency import days_past_due
+    from policies.delinquency import days_past_due, delinquent_since
     from workflows import search
     from workflows.dto import CaseInput, CaseMemory, Hold, PaymentSignal, ScheduledAction, TaskDecision
 
@@ -72,9 +72,15 @@ class Case:
         return workflow.now().date()
 
     def delinquent_since(self) -> date:
+        """The day the delinquency began: the oldest unpaid instalment's due date where the case
+        carries its schedule (the last instalment's once all are paid), else the reported day."""
+        if self.m.schedule:
+            return delinquent_since(self.m.schedule) or self.m.schedule[-1].due
         return self.inp.as_of - timedelta(days=self.inp.days_past_due)
 
     def days_past_due(self) -> int:
+        if self.m.schedule is not None:
+            return 0 if self.m.arrears <= 0 else (self.today() - self.delinquent_since()).days
         return days_past_due(
             reported=self.inp.days_past_due, as_of=self.inp.as_of, on=self.today(), arrears=self.m.arrears
         )

@@ -36,3 +36,6 @@ CURRENT_CODE_PATCH = GENERATIONS[-1]
 STAY_CHAPTER_PATCH = "stay-lapse-by-chapter"
 # The 60 kr påminnelseavgift, charged with the first reminder where the loan records the agreement.
 REMINDER_FEE_PATCH = "se-reminder-fee-where-agreed"
+# Days past due from the due schedule: payments to the oldest unpaid instalment, the delinquency
+# from the oldest still unpaid (12 CFR 1024.31). Runs without the marker count from the reported day.
+DUE_SCHEDULE_PATCH = "dpd-from-due-schedule"

@@ -12,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from models.audit_actions import EBA_DEFAULT_KEY
     from models.enums import CaseOutcome
     from policies.base import material_arrears
+    from policies.delinquency import apply_payment
     from workflows.dto import PaymentRecord
 
 from workflows.case.context import Case, Transition
@@ -34,6 +35,10 @@ class Payments:
                 continue  # the loan system re-sent a payment already applied
             c.m.payments_applied.append(payment.external_id)
             c.m.arrears = max(Decimal("0"), c.m.arrears - payment.amount)
+            if c.m.schedule is not None:  # to the oldest unpaid instalment first
+                c.m.schedule = list(
+                    apply_payment(c.m.schedule, payment_id=payment.external_id, amount=payment.amount)
+                )
             if c.m.promise is not None:
                 c.m.promise_paid += payment.amount
             c.version += 1
@@ -44,6 +49,7 @@ class Payments:
                     loan_id=c.inp.loan_id,
                     payment=payment,
                     arrears_after=c.m.arrears,
+                    delinquent_since=c.delinquent_since() if c.m.schedule is not None else None,
                 ),
             )
             c.upsert_search_attributes()
@@ -63,6 +69,10 @@ class Payments:
         check_on = c.delinquent_since() + timedelta(days=pack.default_days + 1)
         while eba.defaulted_on is None:
             await c.sleep_until(check_on, lambda: False)
+            if c.m.arrears > 0 and c.days_past_due() <= pack.default_days:
+                # a payment covered the oldest instalments: count again from the oldest unpaid
+                check_on = c.delinquent_since() + timedelta(days=pack.default_days + 1)
+                continue
             if c.m.arrears > 0 and material_arrears(c.m.arrears + c.m.fees, c.inp.exposure, thresholds):
                 eba.defaulted_on = c.today()
                 eba.non_performing = True

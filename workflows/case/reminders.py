@@ -56,7 +56,13 @@ class Reminders:
             ]
             c.show(plan)
             step = plan[0]  # a plan always ends with ADVANCE
-            woke = await c.sleep_until(step.day, lambda: c.m.promise is not None)
+            since = c.delinquent_since()
+            woke = await c.sleep_until(
+                step.day,
+                lambda: c.m.promise is not None or c.delinquent_since() != since,  # noqa: B023 (awaited here)
+            )
+            if woke and c.m.promise is None:
+                continue  # a payment covered the oldest instalments: plan from the new start
             kept = await self._await_promise() if woke else False
             if woke and (kept or step.kind is StepKind.ADVANCE):
                 continue  # kept: the cadence goes on from today; the stage's end keeps its day

@@ -21,6 +21,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from models.enums import CaseStage
+    from policies.delinquency import due_schedule
     from workflows.dto import (
         Appeal,
         BankruptcyFiling,
@@ -51,7 +52,7 @@ from workflows.case.enforcement import Enforcement
 from workflows.case.forbearance import Forbearance
 from workflows.case.holds import Holds
 from workflows.case.loss_mitigation import LossMitigation
-from workflows.case.patches import EBA_DEFAULT_PATCH, GENERATIONS
+from workflows.case.patches import DUE_SCHEDULE_PATCH, EBA_DEFAULT_PATCH, GENERATIONS
 from workflows.case.payments import Payments
 from workflows.case.reminders import Reminders
 from workflows.case.tasks import Tasks
@@ -83,6 +84,16 @@ class CaseWorkflow:
         c.generation = next(
             (n for n in range(len(GENERATIONS), 0, -1) if workflow.patched(GENERATIONS[n - 1])), 0
         )
+        if case.memory is None and case.installment is not None and workflow.patched(DUE_SCHEDULE_PATCH):
+            c.m.schedule = list(
+                due_schedule(
+                    arrears=case.arrears,
+                    installment=case.installment,
+                    days_past_due=case.days_past_due,
+                    as_of=case.as_of,
+                    due_day=case.due_day,
+                )
+            )
         background = [asyncio.create_task(self._payments.loop())]
         if c.pack.default_materiality is not None and c.patched(EBA_DEFAULT_PATCH):
             background.append(asyncio.create_task(self._payments.watch_default()))
@@ -341,6 +352,7 @@ class CaseWorkflow:
             stay_periods=list(m.stays),
             application_periods=list(m.applications_pending),
             close_proposal=m.close_proposal,
+            schedule=list(m.schedule or []),
         )
 
     @workflow.query(name="memory")
