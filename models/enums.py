@@ -7,6 +7,7 @@ class PolicyPack(StrEnum):
     US_MORTGAGE = "us_mortgage"
     NL_CONSUMER = "nl_consumer"
     SE_CONSUMER = "se_consumer"
+    BE_CONSUMER = "be_consumer"
 
 
 class CaseStage(StrEnum):

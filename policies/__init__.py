@@ -2,6 +2,7 @@
 
 from models.enums import PolicyPack
 from policies.base import Pack, Rule, Step, StepKind
+from policies.be_consumer import BE_CONSUMER
 from policies.nl_consumer import NL_CONSUMER
 from policies.se_consumer import SE_CONSUMER
 from policies.us_mortgage import US_MORTGAGE
@@ -10,6 +11,7 @@ _PACKS: dict[PolicyPack, Pack] = {
     PolicyPack.US_MORTGAGE: US_MORTGAGE,
     PolicyPack.NL_CONSUMER: NL_CONSUMER,
     PolicyPack.SE_CONSUMER: SE_CONSUMER,
+    PolicyPack.BE_CONSUMER: BE_CONSUMER,
 }
 
 

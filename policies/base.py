@@ -125,6 +125,13 @@ class Pack(ABC):
     escalation_rule: Rule = Rule("task.escalation", "servicing policy: SLA breach")
     enforcement_rules: dict[str, Rule] = field(default_factory=dict)
 
+    def for_loan(
+        self, *, product: str | None, installment: Decimal | None, opened_on: date, days_past_due: int
+    ) -> Pack:
+        """The pack as it applies to one loan: where the rules follow the product or the due
+        schedule (Belgium: Book VII or XIX by product), a copy that knows them; else itself."""
+        return self
+
     # ---- time
     def business_days_after(self, start: date, days: int) -> date:
         """The `days`-th business day after `start` in this pack's country."""
