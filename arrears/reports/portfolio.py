@@ -77,16 +77,16 @@ WITH snap AS (
 ), stage AS (
     SELECT DISTINCT ON (e.case_id) e.case_id, e.payload->>'stage' AS stage, e.payload->>'chapter' AS chapter
     FROM audit_events e WHERE e.action = :stage_changed AND e.occurred_at <= :t
-    ORDER BY e.case_id, e.seq DESC
+    ORDER BY e.case_id, e.arrival DESC
 ), closed AS (
     SELECT DISTINCT ON (e.case_id) e.case_id, e.payload->>'outcome' AS outcome, e.occurred_at
     FROM audit_events e WHERE e.action = :case_closed AND e.occurred_at <= :t
-    ORDER BY e.case_id, e.seq DESC
+    ORDER BY e.case_id, e.arrival DESC
 ), paid AS (
     SELECT DISTINCT ON (e.case_id) e.case_id, (e.payload->>'arrears_after')::numeric AS arrears_after,
-           e.occurred_at
+           (e.payload->>'delinquent_since')::date AS since_after, e.occurred_at
     FROM audit_events e WHERE e.action = :applied AND e.occurred_at <= :t
-    ORDER BY e.case_id, e.seq DESC
+    ORDER BY e.case_id, e.arrival DESC
 ), dflt AS (
     SELECT DISTINCT e.case_id FROM audit_events e
     WHERE e.action = :defaulted AND e.occurred_at <= :t
@@ -94,7 +94,8 @@ WITH snap AS (
 SELECT l.id, l.policy_pack, l.product, l.currency,
        snap.as_of, snap.days_past_due, snap.arrears, snap.balance, snap.received_at,
        kase.case_id, stage.stage, stage.chapter, closed.outcome, closed.occurred_at AS closed_at,
-       paid.arrears_after, paid.occurred_at AS paid_at, dflt.case_id IS NOT NULL AS defaulted
+       paid.arrears_after, paid.since_after, paid.occurred_at AS paid_at,
+       dflt.case_id IS NOT NULL AS defaulted
 FROM snap
 JOIN loans l ON l.id = snap.loan_id
 LEFT JOIN kase ON kase.loan_id = l.id
@@ -116,19 +117,21 @@ _STATE_ACTIONS = {
 
 def _state(row: Any, day: date) -> LoanState:
     arrears: Decimal = row.arrears
+    since: date | None = None  # where a payment covered the oldest instalments (12 CFR 1024.31)
     if row.paid_at is not None and row.paid_at > row.received_at:
-        arrears = row.arrears_after
+        arrears, since = row.arrears_after, row.since_after
     closed_after_snapshot = row.closed_at is not None and row.closed_at > row.received_at
     exited = closed_after_snapshot and row.outcome in EXIT_OUTCOMES
     if closed_after_snapshot and row.outcome in CURE_OUTCOMES:
         arrears = Decimal("0.00")
     # A loan reported current stays current until a newer report: nothing says since when its
     # arrears (if any) are unpaid.
-    dpd = (
-        days_past_due(reported=row.days_past_due, as_of=row.as_of, on=day, arrears=arrears)
-        if row.days_past_due > 0
-        else 0
-    )
+    if row.days_past_due <= 0 or arrears <= 0:
+        dpd = 0
+    elif since is not None:  # counted from the oldest instalment still unpaid after the payment
+        dpd = (day - since).days
+    else:
+        dpd = days_past_due(reported=row.days_past_due, as_of=row.as_of, on=day, arrears=arrears)
     is_open = row.case_id is not None and row.closed_at is None
     return LoanState(
         loan_id=row.id,

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from arrears.db import Database
+from arrears.reports.portfolio import portfolio
 from models.enums import PolicyPack, ReportKind
 from tests.arrears.reports.portfolio import generate, table
+from tests.factories import Portfolio
 
 
 async def test_delinquency_buckets_foreclosure_and_roll_rates(reports_db: Database) -> None:
@@ -32,3 +36,24 @@ async def test_delinquency_buckets_foreclosure_and_roll_rates(reports_db: Databa
     assert rolls["foreclosure"]["exited"] == 1  # the sale on March 20
     assert rolls["new"]["loans"] == 10  # first reported in March
     assert report.row_counts == {"buckets": 20, "foreclosure": 1, "roll_rates": 6}
+
+
+async def test_a_payment_of_the_oldest_instalments_moves_the_loan_to_a_younger_bucket(db: Database) -> None:
+    """Reports count from the oldest instalment still unpaid after a payment (12 CFR 1024.31)."""
+    async with db.session() as session:
+        p = Portfolio(session)
+        loan = await p.loan(dpd=100, as_of=date(2025, 3, 1), arrears="2000.00")
+        case = await p.case(loan, opened=datetime(2025, 3, 1, 13, tzinfo=UTC), dpd=100)
+        before = {s.loan_id: s for s in await portfolio(session, date(2025, 3, 9), "us_mortgage")}[loan]
+        assert (before.days_past_due, before.bucket) == (108, "90+")
+        # the two oldest instalments paid: the oldest unpaid one fell due on 1 February
+        await p.event(
+            case,
+            "payment.applied",
+            datetime(2025, 3, 10, 9, tzinfo=UTC),
+            arrears_after="1000.00",
+            delinquent_since="2025-02-01",
+        )
+        after = {s.loan_id: s for s in await portfolio(session, date(2025, 3, 31), "us_mortgage")}[loan]
+        assert (after.days_past_due, after.bucket, after.arrears) == (58, "30-59", Decimal("1000.00"))
+        await session.rollback()  # leave the shared database as it was
