@@ -40,6 +40,7 @@ LABELS: dict[str, dict[str, str]] = {
     "nl": {"reference": "Kenmerk", "date": "Datum", "loan": "Lening", "page": "Pagina"},
     "sv": {"reference": "Referens", "date": "Datum", "loan": "Lån", "page": "Sida"},
     "es": {"reference": "Referencia", "date": "Fecha", "loan": "Préstamo", "page": "Página"},
+    "fr": {"reference": "Référence", "date": "Date", "loan": "Dossier", "page": "Page"},
 }
 
 

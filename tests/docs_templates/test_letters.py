@@ -25,7 +25,7 @@ TEMPLATES = sorted(
     for p in (documents.TEMPLATE_ROOT / "letters").glob("*/*/*.html.j2")
 )
 PACK_OF_FOLDER = {"common": "us_mortgage", "us_mortgage": "us_mortgage", "nl_consumer": "nl_consumer"}
-COUNTRY = {"us_mortgage": "US", "nl_consumer": "NL", "se_consumer": "SE"}
+COUNTRY = {"us_mortgage": "US", "nl_consumer": "NL", "se_consumer": "SE", "be_consumer": "BE"}
 # What the workflow sends, per pack (the documents its steps name).
 SENT_BY_PACK = {
     "us_mortgage": {
@@ -41,6 +41,11 @@ SENT_BY_PACK = {
     "se_consumer": {
         "reminder", "reminder_direct_debit", "inkassokrav", "loss_mitigation_acknowledgment",
         "evaluation_decision", "forbearance_agreement", "enforcement_notice",
+    },
+    "be_consumer": {
+        "reminder", "reminder_direct_debit", "eerste_herinnering", "ingebrekestelling",
+        "loss_mitigation_acknowledgment", "evaluation_decision", "forbearance_agreement",
+        "enforcement_notice",
     },
 }  # fmt: skip
 
@@ -210,3 +215,36 @@ def test_approval_letter_states_the_last_day_to_accept() -> None:
     ctx = context(decision="approve", plan_kind="trial", plan_amount="900.00", accept_by="2026-11-30")
     text = _us_pdf_text("evaluation_decision", ctx)
     assert "approved" in text and "$900.00" in text and "November 30, 2026" in text
+
+def _be_pdf_text(document: str, language: str, **facts: str) -> str:
+    rendered = documents.render(
+        pack="be_consumer",
+        country="BE",
+        language=language,
+        document=document,
+        context=context(**facts),
+        identifier=document,
+    )
+    return " ".join(_pdf_text(rendered.pdf).split())
+
+
+def test_belgian_first_reminder_states_the_damages_and_the_last_day_in_both_languages() -> None:
+    text = _be_pdf_text("eerste_herinnering", "nl")
+    assert "€ 1.274,50" in text and "€ 185,18" in text and "9 december 2026" in text
+    assert "kosteloos" in text and "XIX.4" in text
+    text = _be_pdf_text("eerste_herinnering", "fr")
+    assert "1 274,50 €" in text and "185,18 €" in text and "9 décembre 2026" in text
+    assert "gratuit" in text and "14 jours calendrier" in text
+
+
+def test_belgian_formal_notice_recalls_the_vii105_terms() -> None:
+    text = _be_pdf_text("ingebrekestelling", "nl")
+    assert "VII.105" in text and "twee termijnbedragen" in text and "20 %" in text and "één maand" in text
+    text = _be_pdf_text("ingebrekestelling", "fr")
+    assert "VII.105" in text and "deux échéances" in text and "un mois" in text and "9 décembre 2026" in text
+
+
+def test_belgian_enforcement_notice_says_whether_the_debt_was_called() -> None:
+    assert "Déchéance du terme" in _be_pdf_text("enforcement_notice", "fr", accelerated="yes")
+    assert "uniquement les échéances" in _be_pdf_text("enforcement_notice", "fr", accelerated="no")
+    assert "eerste herinnering" in _be_pdf_text("enforcement_notice", "nl")
