@@ -216,6 +216,7 @@ def test_approval_letter_states_the_last_day_to_accept() -> None:
     text = _us_pdf_text("evaluation_decision", ctx)
     assert "approved" in text and "$900.00" in text and "November 30, 2026" in text
 
+
 def _be_pdf_text(document: str, language: str, **facts: str) -> str:
     rendered = documents.render(
         pack="be_consumer",
