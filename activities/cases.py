@@ -14,7 +14,7 @@ from models.audit_actions import AuditAction
 from models.cases import Case
 from models.enums import CaseStage, CaseStatus
 from models.payments import Payment
-from workflows.dto import ActionInput, CaseClosure, PaymentRecord, StageUpdate
+from workflows.dto import ActionInput, CallInput, CaseClosure, PaymentRecord, StageUpdate
 
 
 async def append_action(session: AsyncSession, data: ActionInput) -> None:
@@ -141,6 +141,19 @@ class CaseActivities:
         async with self.db.session() as session:
             await append_action(session, data)
 
+    @activity.defn(name="record_call")
+    async def record_call(self, data: CallInput) -> None:
+        """Audit a call recorded on the case, and keep the case row's next allowed call with it,
+        so that the work queue shows it (Reg F call frequency, 12 CFR 1006.14(b)(2))."""
+        async with self.db.session() as session:
+            case = await session.get(Case, data.case_id, with_for_update=True)
+            if case is None:
+                raise LookupError(f"case {data.case_id} has no row")
+            case.next_call_at = data.next_call.at
+            case.next_call_rule = data.next_call.rule_id
+            case.next_call_reason = data.next_call.reason[:300] or None
+            await append_action(session, data)
+
     def all(self) -> list[Callable[..., Awaitable[None]]]:
         """Every activity of this class, for worker registration."""
-        return [self.record_stage, self.record_payment, self.close_case, self.record_action]
+        return [self.record_stage, self.record_payment, self.close_case, self.record_action, self.record_call]

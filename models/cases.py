@@ -48,4 +48,9 @@ class Case(SQLModel, table=True):
     opened_at: datetime = timestamp()
     stage_changed_at: datetime = timestamp()
     closed_at: datetime | None = timestamp(nullable=True, default_now=False)
+    # When staff may next call about the debt and under which rule not before (Reg F call
+    # frequency), as of the last call recorded; a moment already past means now.
+    next_call_at: datetime | None = timestamp(nullable=True, default_now=False)
+    next_call_rule: str | None = Field(default=None, max_length=100)
+    next_call_reason: str | None = Field(default=None, max_length=300)
     updated_at: datetime = timestamp()

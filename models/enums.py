@@ -74,6 +74,13 @@ class Channel(StrEnum):
     CALL = "call"
 
 
+class CallDirection(StrEnum):
+    """Who placed a telephone call: staff (counted under Reg F's call frequency) or the borrower."""
+
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
 class MessageStatus(StrEnum):
     QUEUED = "queued"  # intended, not yet handed to its channel
     SENDING = "sending"  # claimed by an attempt and handed (or being handed) to its channel

@@ -91,6 +91,8 @@ class Pack(ABC):
     contact_window_rule: Rule = Rule("contact.window", "servicing policy: 08:00-21:00 local time")
     # channel -> (at most this many, in this many days, rule); counted per case
     frequency_caps: dict[Channel, tuple[int, int, Rule]] = field(default_factory=dict)
+    # no call placed for this many days after a telephone conversation (the day of it the first)
+    call_after_conversation: tuple[int, Rule] | None = None
     promise_rule: Rule = Rule("promise_to_pay", "servicing policy")
     promise_grace_days: int = 2
     # loss mitigation (US numbers from 12 CFR 1024.41; other packs reuse them as service levels)

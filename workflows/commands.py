@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from models.enums import CaseOutcome, Channel
-from models.values import BoundedDate, Money, PositiveMoney
+from models.enums import CallDirection, CaseOutcome, Channel
+from models.values import BoundedDate, BoundedDateTime, Money, PositiveMoney
 
 
 # ---------------------------------------------------------------- staff and outside facts
@@ -33,8 +33,14 @@ class PaymentSignal(BaseModel):
 
 
 class ContactRecord(Staff):
+    """A contact with the borrower, or an attempt. A call is placed by staff (outbound) or came
+    from the borrower (inbound); "reached" is a conversation with the borrower, "not_connected"
+    a call that never reached the dialed number (busy, not in service)."""
+
     channel: Channel
-    outcome: Literal["reached", "no_answer", "left_message", "wrong_number"]
+    outcome: Literal["reached", "no_answer", "left_message", "wrong_number", "not_connected"]
+    direction: CallDirection = CallDirection.OUTBOUND
+    at: BoundedDateTime | None = Field(default=None, description="when the call was made; default now")
 
 
 class PromiseToPay(Staff):

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from models.enums import CaseOutcome, CaseStage, Channel, PolicyPack, Segment
+from models.enums import CallDirection, CaseOutcome, CaseStage, Channel, PolicyPack, Segment
 from policies.delinquency import Instalment
 from workflows.commands import (
     Appeal as Appeal,
@@ -154,6 +154,23 @@ class StageChange(BaseModel):
     reason: str
 
 
+class CallLog(BaseModel):
+    """A telephone call on the case, as the call-frequency rule counts it (no personal data)."""
+
+    at: datetime
+    direction: CallDirection
+    outcome: str
+
+
+class NextCall(BaseModel):
+    """When staff may next call about the debt, and why not before; `at` None: now."""
+
+    at: datetime | None = None
+    rule_id: str | None = None
+    citation: str | None = None
+    reason: str = ""
+
+
 class CaseMemory(BaseModel):
     """Everything a case remembers; carried whole across continue-as-new."""
 
@@ -183,6 +200,7 @@ class CaseMemory(BaseModel):
     history: list[StageChange] = Field(default_factory=list)
     resume_stage: CaseStage | None = None
     close_proposal: CloseProposal | None = None
+    calls: list[CallLog] = Field(default_factory=list)  # the recent ones (Reg F call frequency)
     # The instalments past due at opening and what covered each one (oldest first); None for
     # runs that count from the reported day alone (started before the schedule was carried).
     schedule: list[Instalment] | None = None
@@ -204,6 +222,7 @@ class CaseInput(BaseModel):
     # the loan's periodic instalment and due day, from which the due schedule is built
     installment: Decimal | None = None
     due_day: int | None = None
+    product: str | None = None  # the loan's product, where the pack's rules follow it (BE)
     memory: CaseMemory | None = None
 
 
@@ -234,6 +253,9 @@ class CaseState(BaseModel):
     stay_periods: list[Period]
     application_periods: list[Period] = Field(description="complete applications pending decision")
     close_proposal: CloseProposal | None = Field(default=None, description="a close awaiting approval")
+    next_call: NextCall = Field(
+        default_factory=NextCall, description="when staff may next call about the debt, and why not before"
+    )
     schedule: list[Instalment] = Field(
         default_factory=list,
         description="the instalments past due at opening, oldest first, and the payments that covered each",
@@ -273,6 +295,12 @@ class ActionInput(BaseModel):
     actor: str = "case-workflow"
     role: str = "system"
     reason: str = ""
+
+
+class CallInput(ActionInput):
+    """A call's audit record, and when the next call is allowed (for the work queue)."""
+
+    next_call: NextCall
 
 
 class TaskInput(BaseModel):

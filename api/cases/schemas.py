@@ -51,6 +51,11 @@ class CaseSummary(BaseModel):
     assignee: str | None
     opened_at: datetime
     closed_at: datetime | None
+    next_call_at: datetime | None = Field(
+        default=None, description="the first moment staff may call about the debt; null: now"
+    )
+    next_call_rule: str | None = Field(default=None, description="the rule that bars a call until then")
+    next_call_reason: str | None = Field(default=None, description="why, and when the next call is allowed")
 
 
 class LoanView(BaseModel):

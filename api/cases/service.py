@@ -8,6 +8,7 @@ personal data or a document write their own audit event.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
@@ -35,6 +36,7 @@ from arrears import audit
 from arrears.auth import Principal
 from arrears.db import Database
 from models.audit_actions import AuditAction
+from models.base import utcnow
 from models.cases import Case
 from models.enums import CaseStage, CaseStatus, PolicyPack
 from models.loans import Loan
@@ -49,6 +51,7 @@ async def load_case(session: AsyncSession, principal: Principal, case_id: uuid.U
 
 
 def _summary(case_row: Case, loan: Loan, dpd: int) -> CaseSummary:
+    waiting = next_call_barred(case_row, utcnow())
     return CaseSummary(
         id=case_row.id,
         loan_id=case_row.loan_id,
@@ -65,7 +68,15 @@ def _summary(case_row: Case, loan: Loan, dpd: int) -> CaseSummary:
         assignee=case_row.assignee,
         opened_at=case_row.opened_at,
         closed_at=case_row.closed_at,
+        next_call_at=case_row.next_call_at if waiting else None,
+        next_call_rule=case_row.next_call_rule if waiting else None,
+        next_call_reason=case_row.next_call_reason if waiting else None,
     )
+
+
+def next_call_barred(case_row: Case, now: datetime) -> bool:
+    """Whether a call-frequency rule still bars staff from calling about the case's debt."""
+    return case_row.next_call_at is not None and case_row.next_call_at > now
 
 
 async def list_cases(

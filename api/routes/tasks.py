@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from api.access import CaseWorker, visible_cases
 from api.cases import workflow
 from api.cases.schemas import Accepted, CommandBody, command_body
+from api.cases.service import next_call_barred
 from api.cases.workflow import Update
 from api.deps import DatabaseDep, TemporalDep
 from api.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized, error_responses
@@ -65,6 +66,11 @@ class TaskOut(BaseModel):
     arrears: Decimal
     currency: str
     team: str
+    next_call_at: datetime | None = Field(
+        default=None, description="the first moment staff may call about the case's debt; null: now"
+    )
+    next_call_rule: str | None = Field(default=None, description="the rule that bars a call until then")
+    next_call_reason: str | None = Field(default=None, description="why, and when the next call is allowed")
 
 
 def _band() -> ColumnElement[int]:
@@ -156,10 +162,21 @@ async def list_tasks(
             arrears=case_row.arrears,
             currency=case_row.currency,
             team=case_row.team,
+            **_next_call(case_row, now),
         )
         for i, (task, case_row, d) in enumerate(rows)
     ]
     return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+def _next_call(case_row: Case, now: datetime) -> dict[str, Any]:
+    if not next_call_barred(case_row, now):
+        return {}
+    return {
+        "next_call_at": case_row.next_call_at,
+        "next_call_rule": case_row.next_call_rule,
+        "next_call_reason": case_row.next_call_reason,
+    }
 
 
 class TaskClaim(BaseModel):

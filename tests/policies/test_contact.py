@@ -56,7 +56,7 @@ def test_seven_calls_in_seven_days_is_the_us_cap() -> None:
     calls = [now - timedelta(days=6, hours=20) + timedelta(hours=20 * i) for i in range(7)]
     decision = contact.check(US, channel=Channel.CALL, at=now, timezone=NY, sent=calls)
     assert not decision.allowed
-    assert decision.rule is not None and decision.rule.citation == "12 CFR 1006.14(b)(2)(i)"
+    assert decision.rule is not None and decision.rule.citation == "12 CFR 1006.14(b)(2)(i)(A)"
     # allowed again once the oldest call is seven days old
     assert decision.retry_at == calls[0] + timedelta(days=7, seconds=1)
     assert contact.check(US, channel=Channel.CALL, at=decision.retry_at, timezone=NY, sent=calls).allowed

@@ -19,7 +19,16 @@ with workflow.unsafe.imports_passed_through():
 
     from policies import Rule, Step, StepKind
     from policies.contact import HOLD_RULES
-    from workflows.dto import ActionInput, ActionRecord, Hold, SendRequest, SendResult, Staff
+    from workflows.dto import (
+        ActionInput,
+        ActionRecord,
+        CallInput,
+        Hold,
+        NextCall,
+        SendRequest,
+        SendResult,
+        Staff,
+    )
 
 from workflows.case.context import Case
 from workflows.case.patches import DOCUMENTS_PATCH, LOCAL_WRITES_PATCH
@@ -196,7 +205,10 @@ class Effects:
         foreclosure: bool | None = None,
         actor: str = "case-workflow",
         role: str = "system",
+        next_call: NextCall | None = None,
     ) -> None:
+        """Remember and audit a record; with `next_call`, a call's, which also sets the case row's
+        next allowed call."""
         record = self.action(
             key=key,
             kind=kind,
@@ -209,17 +221,18 @@ class Effects:
             foreclosure=foreclosure,
         )
         self.remember(record)
-        await self.activity(
-            "record_action",
-            ActionInput(
-                case_id=self.c.inp.case_id,
-                loan_id=self.c.inp.loan_id,
-                record=record,
-                actor=actor,
-                role=role,
-                reason=detail or key,
-            ),
+        action = ActionInput(
+            case_id=self.c.inp.case_id,
+            loan_id=self.c.inp.loan_id,
+            record=record,
+            actor=actor,
+            role=role,
+            reason=detail or key,
         )
+        if next_call is not None:
+            await self.activity("record_call", CallInput(**dict(action), next_call=next_call))
+        else:
+            await self.activity("record_action", action)
 
     def action(
         self,
@@ -255,7 +268,15 @@ class Effects:
         del self.c.m.actions[:-ACTIONS_KEPT]
 
     async def staff_record(
-        self, who: Staff, *, key: str, kind: str, rule: Rule, detail: str, role: str = "staff"
+        self,
+        who: Staff,
+        *,
+        key: str,
+        kind: str,
+        rule: Rule,
+        detail: str,
+        role: str = "staff",
+        next_call: NextCall | None = None,
     ) -> None:
         """Record what a person did or decided on the case, under its rule."""
         await self.record(
@@ -267,4 +288,5 @@ class Effects:
             collection=False,
             actor=who.by,
             role=who.role or role,
+            next_call=next_call,
         )

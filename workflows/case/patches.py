@@ -39,3 +39,6 @@ REMINDER_FEE_PATCH = "se-reminder-fee-where-agreed"
 # Days past due from the due schedule: payments to the oldest unpaid instalment, the delinquency
 # from the oldest still unpaid (12 CFR 1024.31). Runs without the marker count from the reported day.
 DUE_SCHEDULE_PATCH = "dpd-from-due-schedule"
+# Reg F call frequency (12 CFR 1006.14(b)(2)): calls staff place are counted per case and the case
+# row shows the next allowed call. Runs record the marker with the first contact after it.
+REG_F_CALLS_PATCH = "reg-f-call-frequency"

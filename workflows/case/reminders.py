@@ -4,17 +4,24 @@ recurring duties (US early intervention) that run beside the open stages."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.enums import CaseStage
+    from models.enums import CaseStage, Channel
     from policies import Pack, Rule, Step, StepKind
+    from policies.contact import (
+        CALL_LOOKBACK_DAYS,
+        ContactDecision,
+        counts_as_placed,
+        is_conversation,
+        next_call,
+    )
     from policies.nl_consumer import NlConsumer
-    from workflows.dto import ContactRecord, PromiseToPay
+    from workflows.dto import CallLog, ContactRecord, NextCall, PromiseToPay
 
 from workflows.case.context import Case, Transition
 from workflows.case.effects import Effects
@@ -22,11 +29,13 @@ from workflows.case.patches import (
     AT_OPENING_PATCH,
     CCD2_ASSESSMENT_PATCH,
     NL_LETTER_RECEIPT_PATCH,
+    REG_F_CALLS_PATCH,
     REMINDER_FEE_PATCH,
 )
 from workflows.case.tasks import Tasks
 
 _AT_OPENING = ("reg_f.", "continuity_of_contact.")
+CLOCK_SKEW = timedelta(minutes=5)  # a call's time may run this far ahead of the workflow's clock
 
 
 class Reminders:
@@ -158,14 +167,71 @@ class Reminders:
     # ------------------------------------------------------------------ updates
     async def record_contact(self, contact: ContactRecord) -> str:
         """Staff reached (or tried to reach) the borrower."""
+        c = self.c
+        detail = f"{contact.channel.value}: {contact.outcome}; {contact.reason}"
+        following: NextCall | None = None
+        if contact.channel is Channel.CALL and workflow.patched(REG_F_CALLS_PATCH):
+            at = contact.at or workflow.now()
+            c.m.calls.append(CallLog(at=at, direction=contact.direction, outcome=contact.outcome))
+            kept_from = max(k.at for k in c.m.calls) - timedelta(days=CALL_LOOKBACK_DAYS)
+            c.m.calls = [k for k in c.m.calls if k.at >= kept_from]
+            following = self.next_call(max(at, workflow.now()))
+            detail = (
+                f"{contact.direction.value} call at {at.isoformat()}: {contact.outcome}; {contact.reason}"
+            )
         await self.fx.staff_record(
             contact,
-            key=f"contact.{len(self.c.m.actions)}",
+            key=f"contact.{len(c.m.actions)}",
             kind="contact",
             rule=Rule("contact.recorded", "12 CFR 1024.39(a); 12 CFR 1006.14(b)"),
-            detail=f"{contact.channel.value}: {contact.outcome}; {contact.reason}",
+            detail=detail,
+            next_call=following,
         )
         return "recorded"
+
+    def validate_contact(self, contact: ContactRecord) -> None:
+        """A call staff place must keep the pack's call frequency (US: 12 CFR 1006.14(b)(2))."""
+        c = self.c
+        c.require_open()
+        if contact.channel is not Channel.CALL:
+            return
+        now = workflow.now()
+        at = contact.at or now
+        if at > now + CLOCK_SKEW:
+            raise ApplicationError("the call's time is in the future")
+        if c.m.calls and at < c.m.calls[-1].at:
+            raise ApplicationError(
+                f"calls are recorded in the order they were made: the last one was at "
+                f"{c.m.calls[-1].at.isoformat()}"
+            )
+        if not counts_as_placed(contact.direction, contact.outcome):
+            return  # the borrower's own call, or one never connected to the dialed number
+        decision = self._decide(at)
+        if not decision.allowed and decision.rule is not None:
+            raise ApplicationError(
+                f"{decision.rule.citation} ({decision.rule.id}): {decision.reason}", type="call_frequency"
+            )
+
+    def next_call(self, at: datetime) -> NextCall:
+        """When staff may next place a call about the debt, seen from `at`, and why not before."""
+        decision = self._decide(at)
+        if decision.allowed or decision.rule is None:
+            return NextCall()
+        return NextCall(
+            at=decision.retry_at,
+            rule_id=decision.rule.id,
+            citation=decision.rule.citation,
+            reason=decision.reason,
+        )
+
+    def _decide(self, at: datetime) -> ContactDecision:
+        calls = self.c.m.calls
+        return next_call(
+            self.c.pack,
+            at=at,
+            placed=[k.at for k in calls if counts_as_placed(k.direction, k.outcome)],
+            conversations=[k.at for k in calls if is_conversation(k.outcome)],
+        )
 
     async def record_promise(self, promise: PromiseToPay) -> str:
         """Record a promise to pay: reminders wait until its date."""

@@ -209,7 +209,7 @@ class CaseWorkflow:
 
     @record_contact.validator
     def _validate_contact(self, contact: ContactRecord) -> None:
-        self._c.require_open()
+        self._reminders.validate_contact(contact)
 
     @workflow.update(name="record_promise")
     async def record_promise(self, promise: PromiseToPay) -> str:
@@ -352,6 +352,7 @@ class CaseWorkflow:
             stay_periods=list(m.stays),
             application_periods=list(m.applications_pending),
             close_proposal=m.close_proposal,
+            next_call=self._reminders.next_call(workflow.now()),
             schedule=list(m.schedule or []),
         )
 
