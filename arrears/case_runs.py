@@ -60,10 +60,12 @@ def case_input(
     reminder_fee_agreed: bool = False,
     installment: Decimal | None = None,
     due_day: int | None = None,
+    product: str | None = None,
 ) -> CaseInput:
     """The workflow input for a case row and its loan's terms (`exposure`: the balance;
     `reminder_fee_agreed`: the agreement provides for a reminder fee; `installment` and `due_day`:
-    the periodic payment and the day of the month it falls due, for the due schedule)."""
+    the periodic payment and the day of the month it falls due, for the due schedule; `product`:
+    the loan's product, which picks the Belgian pack's book)."""
     return CaseInput(
         case_id=case.id,
         loan_id=case.loan_id,
@@ -77,6 +79,7 @@ def case_input(
         reminder_fee_agreed=reminder_fee_agreed,
         installment=installment,
         due_day=due_day,
+        product=product,
     )
 
 
@@ -183,6 +186,7 @@ class CaseRuns:
                     reminder_fee_agreed=loan.reminder_fee_agreed,
                     installment=loan.installment,
                     due_day=loan.due_day,
+                    product=loan.product,
                 ),
             )
             for case, loan in rows

@@ -267,6 +267,7 @@ class IntakeService:
                 reminder_fee_agreed=record.reminder_fee_agreed,
                 installment=record.installment,
                 due_day=record.due_day,
+                product=record.product,
             ),
             opened,
         )

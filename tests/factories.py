@@ -13,6 +13,7 @@ _PACK_DEFAULTS = {
     "us_mortgage": {"currency": "USD", "product": "mortgage_30y", "timezone": "America/New_York"},
     "nl_consumer": {"currency": "EUR", "product": "personal_loan", "timezone": "Europe/Amsterdam"},
     "se_consumer": {"currency": "SEK", "product": "consumer_credit", "timezone": "Europe/Stockholm"},
+    "be_consumer": {"currency": "EUR", "product": "personal_loan", "timezone": "Europe/Brussels"},
 }
 
 

@@ -42,7 +42,13 @@ class Case:
 
     def __init__(self, case: CaseInput) -> None:
         self.inp = case
-        self.pack: Pack = get_pack(case.policy_pack)
+        # the pack as it applies to this loan (the Belgian pack's book follows the product)
+        self.pack: Pack = get_pack(case.policy_pack).for_loan(
+            product=case.product,
+            installment=case.installment,
+            opened_on=case.as_of,
+            days_past_due=case.days_past_due,
+        )
         self.m = case.memory or CaseMemory(arrears=case.arrears)
         self.pending: list[PaymentSignal] = []
         self.decisions: dict[str, TaskDecision] = {}
