@@ -52,3 +52,17 @@ def test_audit_trail_refuses_update_delete_truncate(postgres: EmbeddedPostgres, 
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
             conn.execute(statement)
         conn.rollback()  # leave no test row behind
+
+
+def test_policy_pack_checks_take_every_pack(database_url: str) -> None:
+    """Every PolicyPack value passes the loans' and cases' CHECK constraints, and nothing else."""
+    from models.enums import PolicyPack
+
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conname IN ('ck_loans_policypack', 'ck_cases_policypack')"
+        ).fetchall()
+    assert sorted(table for table, _ in rows) == ["cases", "loans"]
+    for _, definition in rows:
+        assert all(f"'{pack.value}'" in definition for pack in PolicyPack)
