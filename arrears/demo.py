@@ -1,4 +1,4 @@
-"""A demo portfolio of delinquent loans across the three policy packs."""
+"""A demo portfolio of delinquent loans across the four policy packs."""
 
 from __future__ import annotations
 
@@ -32,17 +32,26 @@ _PEOPLE = {
         ("Maja Karlsson", "Europe/Stockholm", "en", "+46 40 555 0144"),
         ("Oskar Nilsson", "Europe/Stockholm", "sv", "+46 18 555 0155"),
     ],
+    "be_consumer": [
+        ("Lotte Peeters", "Europe/Brussels", "nl", "+32 3 555 0112"),
+        ("Julien Dubois", "Europe/Brussels", "fr", "+32 2 555 0134"),
+        ("Sarah Maes", "Europe/Brussels", "en", "+32 9 555 0156"),
+        ("Camille Lambert", "Europe/Brussels", "fr", "+32 4 555 0178"),
+    ],
 }
 _TERMS = {
     "us_mortgage": ("USD", "mortgage_30y", Decimal("320000.00"), Decimal("1980.00")),
     "nl_consumer": ("EUR", "personal_loan", Decimal("15000.00"), Decimal("310.00")),
     "se_consumer": ("SEK", "consumer_credit", Decimal("120000.00"), Decimal("2450.00")),
+    "be_consumer": ("EUR", "personal_loan", Decimal("12000.00"), Decimal("280.00")),
 }
+# Belgium: credit agreements fall under Book VII, other consumer debts (invoices) under Book XIX
+_PRODUCTS = {"be_consumer": ("personal_loan", "energy_invoice", "personal_loan", "telecom_invoice")}
 _DAYS_PAST_DUE = (12, 33, 47, 95)
 
 
 def portfolio(today: date) -> list[dict[str, Any]]:
-    """Twelve delinquent loans: four per pack, from a first missed payment to 95 days past due."""
+    """Sixteen delinquent loans: four per pack, from a first missed payment to 95 days past due."""
     rows: list[dict[str, Any]] = []
     for pack, people in _PEOPLE.items():
         currency, product, principal, installment = _TERMS[pack]
@@ -60,7 +69,7 @@ def portfolio(today: date) -> list[dict[str, Any]]:
                     "timezone": tz,
                     "language": lang,
                     "policy_pack": pack,
-                    "product": product,
+                    "product": _PRODUCTS.get(pack, (product,) * 4)[i],
                     "currency": currency,
                     "principal": str(principal),
                     "balance": str((principal * Decimal("0.8")).quantize(Decimal("0.01"))),

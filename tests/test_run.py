@@ -101,7 +101,7 @@ def test_run_serves_loads_demo_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> No
     finally:
         _stop(proc, log)
     first_output = log.read_text()
-    assert "demo portfolio loaded: 12 cases opened" in first_output
+    assert "demo portfolio loaded: 16 cases opened" in first_output
     assert "API docs" in first_output and "Temporal UI" in first_output
     assert "eyJ" in first_output  # the dev token
     assert "(a local mailbox)" in first_output and (tmp_path / "data" / "mail").is_dir()
