@@ -29,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
 from activities import outbox
+from activities import validation_notice as reg_f_notice
 from arrears import documents
 from arrears.channels import Channels, DeliveryError, Email, PermanentDeliveryError, failure, message_id
 from arrears.db import Database
@@ -38,6 +39,7 @@ from models.documents import Document, Message
 from models.enums import Channel, MessageStatus
 from models.loans import Loan
 from policies import contact, get_pack
+from policies.validation_notice import DOCUMENT as VALIDATION_NOTICE
 from workflows.dto import SendRequest, SendResult
 
 log = logging.getLogger(__name__)
@@ -93,8 +95,13 @@ class MessageActivities:
         async with self.db.session() as session:
             case, loan, borrower = await outbox.case_rows(session, request.case_id)
             stored = await outbox.find_document(session, request.idempotency_key)
+            extra: dict[str, Any] = {}
+            if not stored and request.document == VALIDATION_NOTICE:
+                extra["validation"] = await reg_f_notice.facts(
+                    session, case=case, loan=loan, fees=request.fees, servicer=self.servicer, at=at
+                )
         # the PDF is rendered with no transaction open
-        rendered = None if stored else await self._render(request, case, loan, borrower, at)
+        rendered = None if stored else await self._render(request, case, loan, borrower, at, extra)
         while True:
             async with self.db.session() as session:
                 intent = await self._intend(session, request, rendered, at)
@@ -216,7 +223,13 @@ class MessageActivities:
                 await outbox.release(session, claim.message.id, claim.token)
 
     async def _render(
-        self, request: SendRequest, case: Case, loan: Loan, borrower: Borrower, at: datetime
+        self,
+        request: SendRequest,
+        case: Case,
+        loan: Loan,
+        borrower: Borrower,
+        at: datetime,
+        extra: dict[str, Any] | None = None,
     ) -> documents.Rendered:
         pack = get_pack(loan.policy_pack)
         language = _language(pack.name.value, request.document, borrower.language, pack.languages)
@@ -226,7 +239,7 @@ class MessageActivities:
             country=pack.country,
             language=language,
             document=request.document,
-            context=letter_context(request, case, loan, borrower, self.servicer, at),
+            context=letter_context(request, case, loan, borrower, self.servicer, at) | (extra or {}),
             identifier=request.idempotency_key,
         )
 
@@ -304,10 +317,13 @@ def _reference(request: SendRequest) -> str:
 
 
 def _language(pack: str, document: str, preferred: str, pack_languages: tuple[str, ...]) -> str:
-    """The borrower's language where the letter exists in it, else the pack's first that does."""
+    """The borrower's language where the pack writes in it (its languages and English) and the
+    letter exists in it, else the pack's first that does: a Dutch pack's borrower who reads
+    Spanish gets Dutch letters, not Spanish common letters beside Dutch ones."""
     available = documents.available_languages(pack, document)
-    for language in (preferred, *pack_languages, "en"):
-        if language in available:
+    offered = (*pack_languages, "en")
+    for language in (preferred, *offered):
+        if language in available and language in offered:
             return language
     raise documents.TemplateMissing(f"{document} has no template for {pack}")
 

@@ -23,7 +23,7 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound, Undefined, select_autoescape
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound, Undefined, meta, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 
@@ -118,10 +118,25 @@ def template_name(pack: str, language: str, document: str, root: Path = TEMPLATE
     raise TemplateMissing(f"no template for {document!r} in {language!r} for {pack}")
 
 
+def _parts(name: str, root: Path) -> list[str]:
+    """The template and every template it extends or includes, depth first, each once."""
+    seen: list[str] = []
+    todo = [name]
+    while todo:
+        part = todo.pop(0)
+        if part in seen:
+            continue
+        seen.append(part)
+        source = (root / part).read_text()
+        todo[:0] = [p for p in meta.find_referenced_templates(environment(root).parse(source)) if p]
+    return seen
+
+
 def template_version(name: str, root: Path = TEMPLATE_ROOT) -> str:
-    """SHA-256 (first 16 hex) over the template and the layout it extends: any edit is a new version."""
+    """SHA-256 (first 16 hex) over the template, the layout it extends and the parts it includes:
+    any edit is a new version."""
     digest = hashlib.sha256()
-    for part in (name, "letters/base.html.j2"):
+    for part in _parts(name, root):
         digest.update((root / part).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -153,15 +168,24 @@ def render_html(
         template = env.get_template(name)
     except TemplateNotFound as exc:  # pragma: no cover - template_name checked the file
         raise TemplateMissing(str(exc)) from exc
+    currency = context["loan"]["currency"]
     html = template.render(
         **context,
         lang=language,
         labels=LABELS.get(language, LABELS["en"]),
-        money=lambda amount, currency=context["loan"]["currency"]: _money(amount, currency, locale),
-        day=lambda value: _day(value, locale),
-        number=lambda value: _number(value, locale),
+        **_formats(locale, currency),
+        # another language's formats, for a letter that carries a second language's version
+        formats=lambda other: _formats(locale_for(other, country), currency),
     )
     return name, html
+
+
+def _formats(locale: Locale, currency: str) -> dict[str, Any]:
+    return {
+        "money": lambda amount, currency=currency: _money(amount, currency, locale),
+        "day": lambda value: _day(value, locale),
+        "number": lambda value: _number(value, locale),
+    }
 
 
 # fontTools stamps every font subset it writes with the current time unless SOURCE_DATE_EPOCH

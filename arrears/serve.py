@@ -51,7 +51,11 @@ async def serve(svc: Services, *, worker: bool = True, api: bool = True) -> None
             svc.db,
             task_queue=svc.settings.temporal_task_queue,
             channels=Channels.from_settings(svc.settings),
-            servicer={"name": svc.settings.servicer_name, "address": svc.settings.servicer_address},
+            servicer={
+                "name": svc.settings.servicer_name,
+                "address": svc.settings.servicer_address,
+                "creditor": svc.settings.creditor_name or svc.settings.servicer_name,
+            },
             max_activities=svc.settings.worker_max_activities,
             max_cached_workflows=svc.settings.worker_max_cached_workflows,
             max_workflow_tasks=svc.settings.worker_max_workflow_tasks,

@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     sms_gateway_token: SecretStr | None = None
     servicer_name: str = "Arrears Servicing"
     servicer_address: str = "1 Servicing Plaza"
+    creditor_name: str | None = Field(
+        default=None,
+        description="The creditor the servicer collects for, named in the US validation notice;"
+        " unset: the servicer is the creditor.",
+    )
 
     demo_data: bool = Field(default=True, description="Load the demo portfolio into an empty database.")
     close_requires_approval: bool = Field(

@@ -87,12 +87,25 @@ def context(**facts: str) -> dict[str, Any]:
         | facts,
         "issued_on": date(2026, 11, 23),
         "issued_at": "2026-11-23T09:00:00Z",
+        # what the render activity reads from the records for the Reg F validation notice
+        "validation": {
+            "itemization_date": date(2026, 11, 20),
+            "amount_on_itemization_date": "150000.00",
+            "interest": "312.40",
+            "fees": "40.00",
+            "payments_and_credits": "1500.00",
+            "current_amount": "148852.40",
+            "creditor_on_itemization_date": "Example Bank",
+            "creditor": "Example Bank",
+            "end_date": date(2027, 1, 4),
+            "cfpb_website": "www.cfpb.gov/debt-collection",
+        },
     }
 
 
 def _render(template: Path, **facts: str) -> str:
     folder, language, name = template.parts[0], template.parts[1], template.name.removesuffix(".html.j2")
-    pack = folder if folder != "common" else "nl_consumer"
+    pack = folder if folder != "common" else "us_mortgage" if language == "es" else "nl_consumer"
     _, html = documents.render_html(
         pack=pack, country=COUNTRY[pack], language=language, document=name, context=context(**facts)
     )
@@ -112,12 +125,16 @@ def test_snapshot(template: Path) -> None:
     assert "Jan &lt;Jansen&gt; &amp; Co" in html
 
 
+# Filed with a court, in English only, whatever the borrower reads.
+COURT_FILINGS = {"proof_of_claim_cover"}
+
+
 @pytest.mark.parametrize("pack", sorted(SENT_BY_PACK))
 def test_every_document_a_pack_sends_exists_in_its_languages(pack: str) -> None:
-    languages = [lang for lang in get_pack(PolicyPack(pack)).languages if lang != "es"]
+    languages = get_pack(PolicyPack(pack)).languages
     missing = [
         f"{doc}/{lang}"
-        for doc in sorted(SENT_BY_PACK[pack])
+        for doc in sorted(SENT_BY_PACK[pack] - COURT_FILINGS)
         for lang in languages
         if lang not in documents.available_languages(pack, doc)
     ]
@@ -189,7 +206,7 @@ def _us_pdf_text(document: str, ctx: dict[str, Any]) -> str:
 
 def test_us_notices_state_deadlines_and_amounts_in_us_format() -> None:
     text = _us_pdf_text("validation_notice", context())
-    assert "$1,274.50" in text and "December 9, 2026" in text
+    assert "$148,852.40" in text and "January 4, 2027" in text
     text = _us_pdf_text("evaluation_decision", context())
     assert "December 7, 2026" in text and "investor restriction" in text
 
@@ -249,3 +266,40 @@ def test_belgian_enforcement_notice_says_whether_the_debt_was_called() -> None:
     assert "Déchéance du terme" in _be_pdf_text("enforcement_notice", "fr", accelerated="yes")
     assert "uniquement les échéances" in _be_pdf_text("enforcement_notice", "fr", accelerated="no")
     assert "eerste herinnering" in _be_pdf_text("enforcement_notice", "nl")
+
+
+def test_spanish_us_letters_state_money_and_dates_the_spanish_way() -> None:
+    ctx = context()
+    ctx["loan"]["currency"] = "USD"
+    rendered = documents.render(
+        pack="us_mortgage", country="US", language="es", document="late_notice", context=ctx, identifier="es"
+    )
+    text = " ".join(_pdf_text(rendered.pdf).split())
+    assert rendered.template == "letters/us_mortgage/es/late_notice.html.j2"
+    assert "Aviso de pago atrasado" in text and "$1,274.50" in text and "7 de octubre de 2026" in text
+    sms = documents.render_text(
+        language="es",
+        name="message",
+        context={
+            "servicer": ctx["servicer"],
+            "loan": {"number": "L-000123", "currency": "USD"},
+            "case": {"total_due": "1274.50", "reference": "3F2A9C1B"},
+            "country": "US",
+        },
+    )
+    assert sms.startswith("Example Servicing: su préstamo L-000123 tiene $1,274.50 atrasados")
+
+
+def test_a_court_filing_stays_english_for_a_spanish_reader() -> None:
+    assert documents.available_languages("us_mortgage", "proof_of_claim_cover") == ["en"]
+
+
+def test_a_template_version_covers_the_parts_it_includes() -> None:
+    parts = documents._parts("letters/us_mortgage/es/validation_notice.html.j2", documents.TEMPLATE_ROOT)
+    assert parts == [
+        "letters/us_mortgage/es/validation_notice.html.j2",
+        "letters/base.html.j2",
+        "letters/forms/validation_notice_style.html.j2",
+        "letters/forms/validation_notice_es.html.j2",
+        "letters/forms/validation_notice_en.html.j2",
+    ]

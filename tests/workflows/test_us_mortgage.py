@@ -12,6 +12,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from models.enums import CaseStage
 from policies.calendar import add_business_days, us_holidays
 from policies.us_mortgage import US_MORTGAGE
+from policies.validation_notice import validation_period_end
 from workflows.case import CaseWorkflow
 from workflows.dto import (
     BankruptcyFiling,
@@ -345,7 +346,8 @@ async def test_validation_notice_goes_with_the_opening_and_personnel_are_assigne
     opened = await case.today()
     notice = (await case.actions("reg_f.validation_notice"))[0]
     assert notice.at.date() == opened and notice.citation == "12 CFR 1006.34(a)(1)"
-    assert f"dispute until {(opened + timedelta(days=35)).isoformat()}" in notice.detail
+    # 30 days after receipt, assumed 5 business days after the next day's print run (1006.34(b)(5))
+    assert f"dispute until {validation_period_end(opened).isoformat()}" in notice.detail
     task = next(t for t in (await case.state()).open_tasks if t.kind == "assign_personnel")
     assert task.due == case.day(45) and task.citation == "12 CFR 1024.40(a)"
     await case.to(case.day(45), hour=23)
