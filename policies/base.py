@@ -220,9 +220,31 @@ class Pack(ABC):
         """A fee for the first written reminder, where the law allows one (`agreed`: in the loan)."""
         return None
 
-    def recurring_obligations(self, *, delinquent_since: date, opened_on: date) -> list[Step]:
-        """Obligations that repeat while delinquent (US early intervention); none by default."""
+    def recurring_obligations(
+        self, *, delinquent_since: date, opened_on: date, resume_on: date | None = None
+    ) -> list[Step]:
+        """Obligations that repeat while delinquent (US early intervention); none by default.
+        `resume_on`: where they resume after a bankruptcy case, if the pack's law says so."""
         return []
+
+    def bankruptcy_early_intervention(
+        self,
+        *,
+        chapter: int,
+        surrender: bool,
+        cease: bool,
+        filed_on: date,
+        today: date,
+        delinquent_since: date,
+        court_case: str,
+    ) -> tuple[Rule, Step | None] | None:
+        """What early intervention owes a debtor in bankruptcy (the rule, and the notice if one
+        goes out); None where the pack has no early intervention."""
+        return None
+
+    def early_intervention_resumes_on(self, *, delinquent_since: date, case_ended: date) -> date | None:
+        """The day early intervention resumes after a bankruptcy case, where the pack has it."""
+        return None
 
     def chapter13_notices(self) -> tuple[Rule, int, Rule, int] | None:
         """(payment-change rule, days of notice, fee-notice rule, days to give it), if any."""

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from models.enums import CaseOutcome, Channel, PolicyPack, Segment
-from policies import validation_notice
 from policies.base import Pack, Reminder, Rule, StayOrderKind, StayRule, Step, StepKind
 
 P = "us_mortgage"
@@ -17,6 +16,12 @@ R = {
     "reminder": Rule(f"{P}.reminders.cadence", "12 CFR 1006.14; 12 CFR 1006.6(b)(1)"),
     "live_contact": Rule(f"{P}.early_intervention.live_contact", "12 CFR 1024.39(a)"),
     "written_notice": Rule(f"{P}.early_intervention.written_notice", "12 CFR 1024.39(b)"),
+    "ei_bankruptcy_notice": Rule(f"{P}.early_intervention.bankruptcy_notice", "12 CFR 1024.39(c)(1)(iii)"),
+    "ei_bankruptcy_exempt": Rule(
+        f"{P}.early_intervention.bankruptcy_exempt", "12 CFR 1024.39(c)(1)(i), (ii)"
+    ),
+    "ei_cease_exempt": Rule(f"{P}.early_intervention.cease_communication", "12 CFR 1024.39(c)(1)(ii), (d)"),
+    "ei_resumed": Rule(f"{P}.early_intervention.resumed", "12 CFR 1024.39(c)(2)"),
     "ack": Rule(f"{P}.loss_mitigation.acknowledgment", "12 CFR 1024.41(b)(2)(i)(B)"),
     "evaluation": Rule(f"{P}.loss_mitigation.evaluation", "12 CFR 1024.41(c)(1)"),
     "appeal": Rule(f"{P}.loss_mitigation.appeal", "12 CFR 1024.41(h)"),
@@ -87,9 +92,12 @@ class UsMortgage(Pack):
             )
         ]
 
-    def recurring_obligations(self, *, delinquent_since: date, opened_on: date) -> list[Step]:
+    def recurring_obligations(
+        self, *, delinquent_since: date, opened_on: date, resume_on: date | None = None
+    ) -> list[Step]:
         """Reg F validation notice and personnel assignment at opening; live contact within 36
-        days of each missed due date; the written early-intervention notice every 180 days."""
+        days of each missed due date; the written early-intervention notice every 180 days.
+        `resume_on`: after a bankruptcy case, only from that due date on (12 CFR 1024.39(c)(2))."""
         steps: list[Step] = [
             Step(
                 key="reg_f.validation_notice",
@@ -97,11 +105,10 @@ class UsMortgage(Pack):
                 kind=StepKind.MESSAGE,
                 rule=R["validation"],
                 channel=Channel.LETTER,
-                document=validation_notice.DOCUMENT,
+                document="validation_notice",
                 detail=f"due by {(opened_on + timedelta(days=5)).isoformat()}; the borrower may dispute "
-                f"until {validation_notice.validation_period_end(opened_on, self.country).isoformat()}"
-                f" ({validation_notice.PERIOD_CITATION})",
-                deadline=validation_notice.validation_period_end(opened_on, self.country),
+                f"until {(opened_on + timedelta(days=35)).isoformat()}",
+                deadline=opened_on + timedelta(days=35),
             ),
             Step(
                 key="continuity_of_contact.assign_personnel",
@@ -127,6 +134,8 @@ class UsMortgage(Pack):
                     detail=f"live contact or good-faith attempt for the due date {due_date.isoformat()}",
                 )
             )
+        if resume_on is not None:
+            return sorted(self._resumed(steps, resume_on), key=lambda s: s.day)
         for k in range(5):
             steps.append(
                 Step(
@@ -141,6 +150,24 @@ class UsMortgage(Pack):
                 )
             )
         return sorted(steps, key=lambda s: s.day)
+
+    def _resumed(self, steps: list[Step], resume_on: date) -> list[Step]:
+        """After a bankruptcy case: live contact for the due dates from `resume_on`, and the
+        written notice by the 45th day after it, then every 180 days (12 CFR 1024.39(c)(2))."""
+        kept = [s for s in steps if s.task_kind != "live_contact" or s.day >= resume_on]
+        return kept + [
+            Step(
+                key=f"early_intervention.resumed.{resume_on.isoformat()}.written_notice.{k}",
+                day=resume_on + timedelta(days=self.written_notice_day + self.notice_gap_days * k),
+                kind=StepKind.MESSAGE,
+                rule=R["ei_resumed"],
+                channel=Channel.LETTER,
+                document="early_intervention_notice",
+                series=f"written_notice.{resume_on.isoformat()}",
+                min_gap_days=self.notice_gap_days,
+            )
+            for k in range(5)
+        ]
 
     def enforcement_steps(self, *, start: date, arrears: Decimal) -> list[Step]:
         return [
@@ -198,6 +225,51 @@ class UsMortgage(Pack):
 
     def chapter13_notices(self) -> tuple[Rule, int, Rule, int] | None:
         return R["payment_change"], 21, R["fee_notice"], 180
+
+    # ---- early intervention while the borrower is a debtor in bankruptcy (12 CFR 1024.39(c))
+    def bankruptcy_early_intervention(
+        self,
+        *,
+        chapter: int,
+        surrender: bool,
+        cease: bool,
+        filed_on: date,
+        today: date,
+        delinquent_since: date,
+        court_case: str,
+    ) -> tuple[Rule, Step | None]:
+        """Live contact is exempt while a borrower is a debtor ((c)(1)(i)). The written notice is
+        exempt in a chapter 7 or 11 case, where the plan or statement of intention surrenders the
+        dwelling, or after a cease-communication request under the FDCPA ((c)(1)(ii), (d));
+        otherwise one notice per bankruptcy case without a request for payment, by the 45th day
+        after the petition ((c)(1)(iii)): on the day the regular notice would go, if earlier."""
+        if cease:
+            return R["ei_cease_exempt"], None
+        if chapter in (7, 11) or surrender:
+            return R["ei_bankruptcy_exempt"], None
+        latest = filed_on + timedelta(days=self.written_notice_day)  # mailed by day 40: there by 45
+        regular = (
+            delinquent_since + timedelta(days=self.written_notice_day + self.notice_gap_days * k)
+            for k in range(200)
+        )
+        upcoming = next((d for d in regular if d >= filed_on), latest)
+        return R["ei_bankruptcy_notice"], Step(
+            key=f"early_intervention.bankruptcy.{court_case}.written_notice",
+            day=max(min(upcoming, latest), today),
+            kind=StepKind.MESSAGE,
+            rule=R["ei_bankruptcy_notice"],
+            channel=Channel.LETTER,
+            document="early_intervention_notice_bankruptcy",
+            collection=False,  # no request for payment: stay-safe ((c)(1)(iii)(B))
+            detail=f"chapter {chapter} case {court_case}: the written notice without a request for "
+            f"payment, due by {(filed_on + timedelta(days=45)).isoformat()}",
+        )
+
+    def early_intervention_resumes_on(self, *, delinquent_since: date, case_ended: date) -> date | None:
+        """12 CFR 1024.39(c)(2): live contact and the written notice resume after the next payment
+        due date that follows the dismissal, closing or discharge of the bankruptcy case."""
+        missed = (case_ended - delinquent_since).days // 30 + 1
+        return delinquent_since + timedelta(days=30 * missed)
 
     def scra_rate_cap(self) -> Rule | None:
         return R["rate_cap"]

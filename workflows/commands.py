@@ -69,6 +69,10 @@ class BankruptcyFiling(Staff):
     court_case: str = Field(min_length=1, max_length=64)
     filed_on: BoundedDate
     prior_dismissed_within_year: int = Field(default=0, ge=0, le=20)
+    surrender: bool = Field(
+        default=False,
+        description="the plan or statement of intention surrenders the dwelling (12 CFR 1024.39(c)(1)(ii))",
+    )
 
 
 class StayOrder(Staff):

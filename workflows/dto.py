@@ -136,6 +136,7 @@ class StayState(BaseModel):
     ends_on: date | None = None
     resolution: Literal["relief", "dismissal", "discharge", "expired"] | None = None
     resume_stage: CaseStage
+    surrender: bool = False  # the plan or statement of intention surrenders the dwelling
 
 
 class EbaStatus(BaseModel):
@@ -201,6 +202,7 @@ class CaseMemory(BaseModel):
     resume_stage: CaseStage | None = None
     close_proposal: CloseProposal | None = None
     calls: list[CallLog] = Field(default_factory=list)  # the recent ones (Reg F call frequency)
+    early_intervention_resumes_on: date | None = None  # after a bankruptcy case (1024.39(c)(2))
     # The instalments past due at opening and what covered each one (oldest first); None for
     # runs that count from the reported day alone (started before the schedule was carried).
     schedule: list[Instalment] | None = None

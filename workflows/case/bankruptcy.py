@@ -3,6 +3,7 @@ proof of claim, chapter 13 notices) go out until relief, dismissal or discharge.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -26,8 +27,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.case.context import Case, Transition
-from workflows.case.effects import Effects
-from workflows.case.patches import DOCUMENTS_PATCH, STAY_CHAPTER_PATCH
+from workflows.case.effects import Effects, observe
+from workflows.case.patches import BANKRUPTCY_EARLY_INTERVENTION_PATCH, DOCUMENTS_PATCH, STAY_CHAPTER_PATCH
 from workflows.case.tasks import Tasks
 
 
@@ -68,15 +69,68 @@ class Bankruptcy:
                     detail=f"proof of claim due {bar_date.isoformat()}",
                 )
             )
-        await self._wait_out(stay)
+        notice: asyncio.Task[None] | None = None
+        if workflow.patched(BANKRUPTCY_EARLY_INTERVENTION_PATCH):
+            notice = asyncio.create_task(self._early_intervention(stay))
+            notice.add_done_callback(observe)
+        try:
+            await self._wait_out(stay)
+        finally:
+            if notice is not None:
+                notice.cancel()
         resolution = stay.resolution or "expired"
         stay.resolution = resolution
+        if notice is not None and resolution == "dismissal":
+            c.m.early_intervention_resumes_on = c.pack.early_intervention_resumes_on(
+                delinquent_since=c.delinquent_since(), case_ended=c.today()
+            )
         self._close_stay()
         if resolution == "discharge":
             return Transition(None, "debt discharged in bankruptcy", CaseOutcome.CHARGED_OFF)
         if c.m.arrears <= 0:
             return Transition(None, f"stay {resolution}; arrears paid", CaseOutcome.CURED)
         return Transition(stay.resume_stage, f"stay ended by {resolution}")
+
+    async def _early_intervention(self, stay: StayState) -> None:
+        """12 CFR 1024.39(c)(1): no live contact while the borrower is a debtor (the obligations
+        do not run during the stay); the written notice exempt, or one modified notice."""
+        c = self.c
+        decision = self._early_intervention_rule(stay)
+        if decision is None:
+            return
+        rule, step = decision
+        key = f"early_intervention.bankruptcy.{stay.court_case}"
+        if step is not None and step.key not in c.m.done:
+            await c.sleep_until(step.day, lambda: False)
+            decision = self._early_intervention_rule(stay)  # a cease request may have come since
+            if decision is not None and decision[1] is not None:
+                await self.fx.do(step)
+                return
+            rule = decision[0] if decision is not None else rule
+        if step is None or step.key not in c.m.done:
+            if f"{key}.exempt" in c.m.done:
+                return
+            await self.fx.record(
+                key=f"{key}.exempt",
+                kind="message",
+                status="suppressed",
+                rule=rule,
+                detail=f"chapter {stay.chapter} case {stay.court_case}: no live contact, no written notice",
+                collection=False,
+            )
+            c.m.done[f"{key}.exempt"] = c.today()
+
+    def _early_intervention_rule(self, stay: StayState) -> tuple[Rule, Step | None] | None:
+        c = self.c
+        return c.pack.bankruptcy_early_intervention(
+            chapter=stay.chapter,
+            surrender=stay.surrender,
+            cease=any(h.kind == "cease" and not h.channels for h in c.active_holds()),
+            filed_on=stay.filed_on,
+            today=c.today(),
+            delinquent_since=c.delinquent_since(),
+            court_case=stay.court_case,
+        )
 
     async def _wait_out(self, stay: StayState) -> None:
         """Until a resolution, or the stay's lapse; a court order that extends it moves the lapse."""
@@ -135,6 +189,7 @@ class Bankruptcy:
             filed_on=filing.filed_on,
             ends_on=ends_on,
             resume_stage=resume if resume is not CaseStage.LOSS_MITIGATION else CaseStage.EARLY,
+            surrender=filing.surrender,
         )
         c.m.stays.append(Period(start=workflow.now()))
         c.m.holds.append(

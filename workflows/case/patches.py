@@ -42,3 +42,6 @@ DUE_SCHEDULE_PATCH = "dpd-from-due-schedule"
 # Reg F call frequency (12 CFR 1006.14(b)(2)): calls staff place are counted per case and the case
 # row shows the next allowed call. Runs record the marker with the first contact after it.
 REG_F_CALLS_PATCH = "reg-f-call-frequency"
+# Early intervention in bankruptcy (12 CFR 1024.39(c)): the modified written notice during a
+# chapter 12 or 13 stay, and the obligations resumed after the next due date once it is dismissed.
+BANKRUPTCY_EARLY_INTERVENTION_PATCH = "early-intervention-in-bankruptcy"

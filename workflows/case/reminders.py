@@ -142,7 +142,9 @@ class Reminders:
         steps = [
             s
             for s in c.pack.recurring_obligations(
-                delinquent_since=c.delinquent_since(), opened_on=c.inp.as_of
+                delinquent_since=c.delinquent_since(),
+                opened_on=c.inp.as_of,
+                resume_on=c.m.early_intervention_resumes_on,
             )
             if s.key not in c.m.done and (at_opening or not s.key.startswith(_AT_OPENING))
         ]
