@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from models.enums import CaseOutcome, Channel, PolicyPack, Segment
+from policies import validation_notice
 from policies.base import Pack, Reminder, Rule, StayOrderKind, StayRule, Step, StepKind
 
 P = "us_mortgage"
@@ -105,10 +106,11 @@ class UsMortgage(Pack):
                 kind=StepKind.MESSAGE,
                 rule=R["validation"],
                 channel=Channel.LETTER,
-                document="validation_notice",
+                document=validation_notice.DOCUMENT,
                 detail=f"due by {(opened_on + timedelta(days=5)).isoformat()}; the borrower may dispute "
-                f"until {(opened_on + timedelta(days=35)).isoformat()}",
-                deadline=opened_on + timedelta(days=35),
+                f"until {validation_notice.validation_period_end(opened_on, self.country).isoformat()}"
+                f" ({validation_notice.PERIOD_CITATION})",
+                deadline=validation_notice.validation_period_end(opened_on, self.country),
             ),
             Step(
                 key="continuity_of_contact.assign_personnel",
