@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-from models.audit import AuditEvent
+from models.audit import AuditEvent, AuditLeaf
 
 T = TypeVar("T")
 
@@ -23,7 +23,11 @@ class Page(BaseModel, Generic[T]):
 
 
 class AuditEventOut(BaseModel):
-    seq: int
+    id: uuid.UUID
+    arrival: int = Field(description="the order in which events were written")
+    seq: int | None = Field(
+        description="the event's place in the signed log; null until the sequencer reaches it"
+    )
     occurred_at: datetime
     actor: str
     role: str
@@ -34,9 +38,17 @@ class AuditEventOut(BaseModel):
     rule_id: str | None
     citation: str | None
     payload: dict[str, Any] = Field(description="facts of the event; never personal data")
-    prev_hash: str
-    hash: str
+    prev_hash: str | None
+    hash: str | None
 
 
-def event_out(event: AuditEvent) -> AuditEventOut:
-    return AuditEventOut.model_validate(event, from_attributes=True)
+def event_out(event: AuditEvent, leaf: AuditLeaf | None = None) -> AuditEventOut:
+    """An event as the API shows it, with its place in the log once it has one."""
+    return AuditEventOut.model_validate(
+        {
+            **event.model_dump(),
+            "seq": leaf.seq if leaf else None,
+            "prev_hash": leaf.prev_hash if leaf else None,
+            "hash": leaf.hash if leaf else None,
+        }
+    )

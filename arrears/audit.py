@@ -1,26 +1,28 @@
-"""Append-only, hash-chained audit trail: append under a lock, verify from genesis."""
+"""The audit trail: writers append without a lock; the verifier walks the sequenced log from genesis."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.audit import AuditEvent
+from arrears import merkle
+from arrears.audit_proofs import SignedHead, canonical_bytes, chain_leaf
+from models.audit import AuditEvent, AuditIdempotency, AuditLeaf, AuditTreeHead, AuditUnsequenced
 from models.base import utcnow
 
 GENESIS_HASH = "0" * 64
 REASON_MAX = 500  # audit_events.reason
-# Any constant works; it names the one advisory lock that serialises appends.
-_APPEND_LOCK = 0x41525245
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +42,10 @@ def day_end(day: date) -> datetime:
     return datetime.combine(day, time.max, UTC)
 
 
-def canonical(event: AuditEvent) -> bytes:
-    """The canonical encoding that the hash covers: sorted keys, no whitespace, UTC ISO times."""
-    body = {
-        "seq": event.seq,
+def body(event: AuditEvent, *, seq: int, prev_hash: str) -> dict[str, Any]:
+    """The fields the chain hash covers: the event as written, with its place in the log."""
+    return {
+        "seq": seq,
         "id": str(event.id),
         "occurred_at": event.occurred_at.astimezone(UTC).isoformat(),
         "actor": event.actor,
@@ -56,32 +58,24 @@ def canonical(event: AuditEvent) -> bytes:
         "citation": event.citation,
         "payload": event.payload,
         "idempotency_key": event.idempotency_key,
-        "prev_hash": event.prev_hash,
+        "prev_hash": prev_hash,
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def event_hash(event: AuditEvent) -> str:
+def canonical(event: AuditEvent, *, seq: int, prev_hash: str) -> bytes:
+    """The canonical encoding that the hash covers: sorted keys, no whitespace, UTC ISO times."""
+    return canonical_bytes(body(event, seq=seq, prev_hash=prev_hash))
+
+
+def event_hash(event: AuditEvent, *, seq: int, prev_hash: str) -> str:
     """SHA-256 over the canonical encoding, hex."""
-    return hashlib.sha256(canonical(event)).hexdigest()
-
-
-_LOCKED_IN = "audit_lock_held_in"
-
-
-def _lock_held(session: AsyncSession) -> bool:
-    """Whether `hold_lock` took the lock in the transaction the session is in now."""
-    current = session.sync_session.get_transaction()
-    return current is not None and session.info.get(_LOCKED_IN) is current
+    return hashlib.sha256(canonical(event, seq=seq, prev_hash=prev_hash)).hexdigest()
 
 
 async def hold_lock(session: AsyncSession) -> None:
-    """Take the append lock for the rest of the caller's transaction, outside any savepoint, so
-    that many appends in it (a chunk of intake) skip a round trip each. The lock is the one each
-    append takes anyway and would hold to the same commit."""
-    assert not session.in_nested_transaction(), "a savepoint's rollback would release the lock"
-    await session.exec(select(func.pg_advisory_xact_lock(_APPEND_LOCK)))
-    session.info[_LOCKED_IN] = session.sync_session.get_transaction()
+    """Nothing to hold any more: appends take no lock (the sequencer alone takes one). Kept so
+    that a caller written for the chained trail, intake's chunks, still runs."""
+    del session
 
 
 async def append(
@@ -98,19 +92,11 @@ async def append(
     idempotency_key: str | None = None,
     occurred_at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event in the caller's transaction; a repeated idempotency key returns the first."""
-    if not _lock_held(session):
-        await session.exec(select(func.pg_advisory_xact_lock(_APPEND_LOCK)))
-    if idempotency_key is not None:
-        existing = (
-            await session.exec(select(AuditEvent).where(AuditEvent.idempotency_key == idempotency_key))
-        ).first()
-        if existing is not None:
-            return existing
-    head = (await session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1))).first()
+    """Write one event in the caller's transaction, with no lock: it commits (or not) with the
+    business write beside it, and the sequencer gives it its place in the log afterwards. A
+    repeated idempotency key returns the first event."""
     # Timestamps are kept at microsecond precision, as PostgreSQL stores them.
     event = AuditEvent(
-        seq=(head.seq + 1) if head else 1,
         occurred_at=occurred_at or utcnow(),
         actor=actor.name,
         role=actor.role,
@@ -124,18 +110,48 @@ async def append(
         citation=citation,
         payload=payload or {},
         idempotency_key=idempotency_key,
-        prev_hash=head.hash if head else GENESIS_HASH,
-        hash=GENESIS_HASH,
     )
-    event.hash = event_hash(event)
-    session.add(event)
-    await session.flush()
+    if idempotency_key is not None:
+        # the key's row is the claim: a concurrent writer of the same key waits on it, then finds it
+        claimed = (
+            await session.execute(
+                pg_insert(AuditIdempotency)
+                .values(key=idempotency_key, event_id=event.id, occurred_at=event.occurred_at)
+                .on_conflict_do_nothing()
+                .returning(col(AuditIdempotency.key))
+            )
+        ).first()
+        if claimed is None:
+            first = (
+                await session.exec(
+                    select(AuditEvent)
+                    .join(AuditIdempotency, col(AuditIdempotency.event_id) == col(AuditEvent.id))
+                    .where(
+                        col(AuditIdempotency.key) == idempotency_key,
+                        col(AuditEvent.occurred_at) == col(AuditIdempotency.occurred_at),
+                    )
+                )
+            ).one()
+            return first
+    arrival = (
+        await session.execute(
+            pg_insert(AuditEvent).values(**_columns(event)).returning(col(AuditEvent.arrival))
+        )
+    ).scalar_one()
+    event.arrival = arrival
+    await session.execute(
+        pg_insert(AuditUnsequenced).values(arrival=arrival, event_id=event.id, occurred_at=event.occurred_at)
+    )
     return event
+
+
+def _columns(event: AuditEvent) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in AuditEvent.model_fields if name != "arrival"}
 
 
 @dataclass(frozen=True, slots=True)
 class Verification:
-    """The result of walking the chain."""
+    """The result of walking the log."""
 
     ok: bool
     events: int
@@ -143,33 +159,42 @@ class Verification:
     head_hash: str
     first_broken_seq: int | None = None
     problem: str | None = None
+    heads_checked: int = 0
+    pending: int = 0
 
 
-async def _stream(session: AsyncSession, batch: int = 5000) -> AsyncIterator[AuditEvent]:
+async def _stream(
+    session: AsyncSession, batch: int = 5000
+) -> AsyncIterator[tuple[AuditLeaf, AuditEvent | None]]:
     last = 0
     while True:
         rows = (
             await session.exec(
-                select(AuditEvent).where(AuditEvent.seq > last).order_by(col(AuditEvent.seq)).limit(batch)
+                select(AuditLeaf, AuditEvent)
+                .outerjoin(
+                    AuditEvent,
+                    (col(AuditEvent.id) == col(AuditLeaf.event_id))
+                    & (col(AuditEvent.occurred_at) == col(AuditLeaf.occurred_at)),
+                )
+                .where(col(AuditLeaf.seq) > last)
+                .order_by(col(AuditLeaf.seq))
+                .limit(batch)
             )
         ).all()
         if not rows:
             return
-        for row in rows:
-            yield row
-        last = rows[-1].seq
+        for leaf, event in rows:
+            yield leaf, event
+        last = rows[-1][0].seq
 
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
-    """The chain's head at one moment, kept outside the database (a file, a ticket, a regulator)."""
+    """A chain head exported before the log had signed tree heads: (sequence number, hash)."""
 
     seq: int
     hash: str
     taken_at: str
-
-    def to_json(self) -> str:
-        return json.dumps({"seq": self.seq, "hash": self.hash, "taken_at": self.taken_at}, indent=2) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> Checkpoint:
@@ -184,45 +209,125 @@ class Checkpoint:
         return cls(seq=seq, hash=digest, taken_at=str(data.get("taken_at", "")))
 
 
-async def checkpoint(session: AsyncSession) -> Checkpoint:
-    """The current head, after verifying the chain up to it: never checkpoint a broken chain."""
+def read_anchor(text: str) -> Checkpoint | SignedHead:
+    """A file from `arrears audit checkpoint`: a signed tree head, or an older chain checkpoint."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"not an audit checkpoint: {exc}") from exc
+    if isinstance(data, dict) and "tree_size" in data:
+        return SignedHead.from_dict(data)
+    return Checkpoint.from_json(text)
+
+
+def head_of(row: AuditTreeHead) -> SignedHead:
+    """A stored head as the signed value it is."""
+    return SignedHead(row.tree_size, bytes(row.root_hash), row.timestamp_ms, row.key_id, bytes(row.signature))
+
+
+async def latest_head(session: AsyncSession) -> SignedHead | None:
+    """The newest signed tree head, if the sequencer has signed one."""
+    row = (
+        await session.exec(select(AuditTreeHead).order_by(col(AuditTreeHead.tree_size).desc()).limit(1))
+    ).first()
+    return head_of(row) if row else None
+
+
+async def checkpoint(session: AsyncSession) -> SignedHead:
+    """The latest signed tree head, after verifying the log up to it: never export a broken log."""
     result = await verify(session)
     if not result.ok:
         raise ValueError(f"audit trail broken at #{result.first_broken_seq}: {result.problem}")
-    return Checkpoint(seq=result.head_seq, hash=result.head_hash, taken_at=utcnow().isoformat())
+    head = await latest_head(session)
+    if head is None:
+        raise ValueError("no signed tree head yet: the sequencer has not integrated any event")
+    return head
 
 
-async def verify(session: AsyncSession, against: Checkpoint | None = None) -> Verification:
-    """Walk the whole chain from genesis and name the first sequence number that breaks it.
+def _broken(count: int, seq: int, prev: str, at: int, problem: str, heads: int) -> Verification:
+    return Verification(False, count, seq, prev, at, problem, heads)
 
-    With a checkpoint, the event at its sequence number must still carry its hash: a chain
-    rewritten consistently from some point on (by a superuser) or cut short is caught too.
+
+async def verify(
+    session: AsyncSession,
+    against: Checkpoint | SignedHead | None = None,
+    keys: Mapping[str, Ed25519PublicKey] | None = None,
+) -> Verification:
+    """Walk the whole log from genesis and name the first sequence number that breaks it.
+
+    Each event must hash to its leaf's chain hash and chain to the one before; the Merkle root
+    recomputed at every stored head's size (and at `against`'s) must be the signed root, so a
+    history rewritten consistently below a head, or cut short, is caught too. With `keys`, each
+    head's signature is checked as well.
     """
-    expected_seq, prev, count = 1, GENESIS_HASH, 0
-    seen_checkpoint = against is None or against.seq == 0
-    async for event in _stream(session):
+    heads = {row.tree_size: head_of(row) for row in (await session.exec(select(AuditTreeHead))).all()}
+    anchors: dict[int, list[SignedHead]] = {}
+    for head in heads.values():
+        anchors.setdefault(head.tree_size, []).append(head)
+    if isinstance(against, SignedHead):
+        anchors.setdefault(against.tree_size, []).append(against)
+    if keys is not None:
+        for size, signed in sorted(anchors.items()):
+            for head in signed:
+                problem = head.verify(keys)
+                if problem:
+                    return _broken(0, 0, GENESIS_HASH, size, f"tree head of {size} events: {problem}", 0)
+    frontier = merkle.Frontier()
+    expected_seq, prev, count, checked = 1, GENESIS_HASH, 0, 0
+    for head in anchors.get(0, []):
+        checked += 1
+        if head.root_hash != merkle.EMPTY_ROOT:
+            return _broken(0, 0, prev, 1, "the empty tree's head has a root", checked)
+    async for leaf, event in _stream(session):
         count += 1
-        if event.seq != expected_seq:
-            return Verification(False, count, event.seq, prev, expected_seq, "sequence gap")
-        if event.prev_hash != prev:
-            return Verification(False, count, event.seq, prev, event.seq, "previous hash mismatch")
-        if event_hash(event) != event.hash:
-            return Verification(False, count, event.seq, prev, event.seq, "content hash mismatch")
-        if against is not None and event.seq == against.seq:
-            if event.hash != against.hash:
-                return Verification(
-                    False, count, event.seq, prev, event.seq, "differs from the checkpoint: history rewritten"
+        seq = leaf.seq
+        if seq != expected_seq:
+            return _broken(count, seq, prev, expected_seq, "sequence gap", checked)
+        if event is None:
+            return _broken(count, seq, prev, seq, "the event of this sequence number is missing", checked)
+        if leaf.prev_hash != prev:
+            return _broken(count, seq, prev, seq, "previous hash mismatch", checked)
+        if event_hash(event, seq=seq, prev_hash=leaf.prev_hash) != leaf.hash:
+            return _broken(count, seq, prev, seq, "content hash mismatch", checked)
+        if bytes(leaf.leaf_hash) != chain_leaf(leaf.hash):
+            return _broken(count, seq, prev, seq, "leaf hash mismatch", checked)
+        frontier.append(bytes(leaf.leaf_hash))
+        for head in anchors.get(seq, []):
+            checked += 1
+            if frontier.root() != head.root_hash:
+                return _broken(
+                    count,
+                    seq,
+                    prev,
+                    seq,
+                    f"differs from the signed tree head of {seq} events: history rewritten",
+                    checked,
                 )
-            seen_checkpoint = True
-        prev, expected_seq = event.hash, expected_seq + 1
-    if not seen_checkpoint:
-        assert against is not None
+        if isinstance(against, Checkpoint) and seq == against.seq and leaf.hash != against.hash:
+            return _broken(count, seq, prev, seq, "differs from the checkpoint: history rewritten", checked)
+        prev, expected_seq = leaf.hash, expected_seq + 1
+    tail = expected_seq - 1
+    needed = max([*anchors, against.seq if isinstance(against, Checkpoint) else 0, 0])
+    if needed > tail:
+        return _broken(
+            count,
+            tail,
+            prev,
+            expected_seq,
+            f"the log ends at #{tail}, before the checkpoint's #{needed}: events removed",
+            checked,
+        )
+    pending = (await session.exec(select(func.count()).select_from(AuditUnsequenced))).one()
+    written = (await session.exec(select(func.count()).select_from(AuditEvent))).one()
+    if written != count + pending:
         return Verification(
             False,
             count,
-            expected_seq - 1,
+            tail,
             prev,
-            expected_seq,
-            f"the chain ends at #{expected_seq - 1}, before the checkpoint's #{against.seq}: events removed",
+            None,
+            f"{written - count - pending} event(s) neither sequenced nor queued",
+            checked,
+            pending,
         )
-    return Verification(True, count, expected_seq - 1, prev)
+    return Verification(True, count, tail, prev, heads_checked=checked, pending=pending)

@@ -54,8 +54,9 @@ SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHE
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = 'public' AND c.relowner <> %(owner)s::regrole
    AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                   AND d.deptype IN ('a', 'i'))
+   AND (c.relispartition  -- a partition depends on its parent, yet ALTER TABLE does not recurse
+        OR NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                       AND d.deptype IN ('a', 'i') AND d.refobjid <> c.oid))
 UNION ALL
 SELECT 'ROUTINE', p.oid::regprocedure::text
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

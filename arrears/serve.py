@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from api.app import create_app
+from arrears.audit_sequencer import Sequencer
 from arrears.channels import Channels
 from arrears.runtime import Services
 from arrears.temporal import build_worker, ensure_schedules
@@ -44,7 +45,10 @@ async def serve(svc: Services, *, worker: bool = True, api: bool = True) -> None
         loop.add_signal_handler(sig, stop.set)
     parts: list[asyncio.Task[None]] = []
     temporal_worker = None
+    sequencer = None
     if worker:
+        # the audit log's sequencer runs beside every worker; its lock lets one integrate at a time
+        sequencer = Sequencer.from_settings(svc.db, svc.settings)
         await ensure_schedules(svc.client, task_queue=svc.settings.temporal_task_queue)
         temporal_worker = build_worker(
             svc.client,
@@ -65,6 +69,8 @@ async def serve(svc: Services, *, worker: bool = True, api: bool = True) -> None
         parts.append(asyncio.create_task(temporal_worker.run(), name="worker"))
     if server is not None:
         parts.append(asyncio.create_task(server.serve(), name="api"))
+    if sequencer is not None:
+        parts.append(asyncio.create_task(sequencer.run(stop), name="audit sequencer"))
     stopper = asyncio.create_task(stop.wait())
     try:
         done, _ = await asyncio.wait([*parts, stopper], return_when=asyncio.FIRST_COMPLETED)

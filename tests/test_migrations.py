@@ -45,9 +45,8 @@ def test_audit_trail_refuses_update_delete_truncate(postgres: EmbeddedPostgres, 
     with psycopg.connect(url) as conn:
         conn.execute("SET lock_timeout = '10s'")
         conn.execute(
-            "INSERT INTO audit_events (seq, id, occurred_at, actor, role, action, reason, payload,"
-            " prev_hash, hash) VALUES (-1, gen_random_uuid(), now(), 't', 'system', 'test', 'r', '{}',"
-            " repeat('0', 64), repeat('0', 64))"
+            "INSERT INTO audit_events (id, occurred_at, actor, role, action, reason, payload)"
+            " VALUES (gen_random_uuid(), now(), 't', 'system', 'test', 'r', '{}')"
         )
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
             conn.execute(statement)

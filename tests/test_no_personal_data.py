@@ -141,7 +141,7 @@ async def test_refusals_that_echo_the_recipient_leave_no_trace_of_the_borrower(
                 await handle.terminate("test over")
 
     async with db.session() as session:
-        trail = (await session.exec(select(AuditEvent).order_by(col(AuditEvent.seq)))).all()
+        trail = (await session.exec(select(AuditEvent).order_by(col(AuditEvent.arrival)))).all()
     stored = {
         "audit trail": "\n".join(
             f"{e.action} {e.reason} {e.rule_id} {e.citation} {json.dumps(e.payload)}" for e in trail

@@ -120,7 +120,7 @@ async def timeline(
     total = (await session.exec(select(func.count()).select_from(AuditEvent).where(where))).one()
     events = (
         await session.exec(
-            select(AuditEvent).where(where).order_by(col(AuditEvent.seq)).limit(limit).offset(offset)
+            select(AuditEvent).where(where).order_by(col(AuditEvent.arrival)).limit(limit).offset(offset)
         )
     ).all()
     return total, events

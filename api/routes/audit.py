@@ -6,22 +6,23 @@ import io
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel
 from sqlalchemy import ColumnElement, func
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from api.access import ComplianceOfficer
 from api.deps import DatabaseDep
-from api.errors import Forbidden, Unauthorized, error_responses
+from api.errors import Forbidden, NotFound, Unauthorized, error_responses
 from api.models import AuditEventOut, Page, event_out
 from api.service import Limit, Offset, ShortText, actor
-from arrears import audit, spreadsheet
+from arrears import audit, audit_sequencer, spreadsheet
 from arrears.db import Database
-from models.audit import AuditEvent
+from models.audit import AuditEvent, AuditLeaf
 from models.audit_actions import AuditAction
 from models.values import BoundedDateTime
 
@@ -71,10 +72,47 @@ async def search(
         total = (await session.exec(select(func.count()).select_from(AuditEvent).where(*where))).one()
         rows = (
             await session.exec(
-                select(AuditEvent).where(*where).order_by(col(AuditEvent.seq)).limit(limit).offset(offset)
+                _with_leaves().where(*where).order_by(col(AuditEvent.arrival)).limit(limit).offset(offset)
             )
         ).all()
-    return Page(items=[event_out(e) for e in rows], total=total, limit=limit, offset=offset)
+    return Page(items=[event_out(e, leaf) for e, leaf in rows], total=total, limit=limit, offset=offset)
+
+
+def _with_leaves() -> SelectOfScalar[tuple[AuditEvent, AuditLeaf | None]]:
+    """Events with their place in the log, where the sequencer has given them one."""
+    return select(AuditEvent, AuditLeaf).outerjoin(  # type: ignore[return-value]
+        AuditLeaf,
+        (col(AuditLeaf.event_id) == col(AuditEvent.id))
+        & (col(AuditLeaf.occurred_at) == col(AuditEvent.occurred_at)),
+    )
+
+
+class InclusionProof(BaseModel):
+    """An event, its chain hash and RFC 9162 audit path against a signed tree head: checkable
+    offline with `arrears audit verify-proof` and the log's public key."""
+
+    kind: str
+    event: dict[str, Any]
+    hash: str
+    leaf_index: int
+    tree_size: int
+    audit_path: list[str]
+    head: dict[str, Any]
+
+
+@router.get(
+    "/events/{event_id}/proof",
+    summary="Inclusion proof of one audit event against the latest signed tree head",
+    responses=error_responses(Unauthorized, Forbidden, NotFound),
+)
+async def proof(event_id: uuid.UUID, principal: ComplianceOfficer, db: DatabaseDep) -> InclusionProof:
+    """404 until the sequencer has integrated the event and signed a head that covers it."""
+    async with db.session() as session:
+        try:
+            document = await audit_sequencer.inclusion_proof(session, event_id)
+        except audit_sequencer.NotSequenced as exc:
+            raise NotFound(str(exc)) from exc
+    return InclusionProof.model_validate(document)
 
 
 class VerifyResult(BaseModel):
@@ -84,6 +122,8 @@ class VerifyResult(BaseModel):
     head_hash: str
     first_broken_seq: int | None
     problem: str | None
+    heads_checked: int = 0
+    pending: int = 0
 
 
 @router.get("/verify", summary="Verify the audit trail's hash chain", responses=ERRORS)
@@ -98,6 +138,8 @@ async def verify(principal: ComplianceOfficer, db: DatabaseDep) -> VerifyResult:
         head_hash=result.head_hash,
         first_broken_seq=result.first_broken_seq,
         problem=result.problem,
+        heads_checked=result.heads_checked,
+        pending=result.pending,
     )
 
 
@@ -147,21 +189,21 @@ async def _rows(db: Database, where: list[ColumnElement[bool]], format: str) -> 
         async with db.session() as session:
             batch = (
                 await session.exec(
-                    select(AuditEvent)
-                    .where(col(AuditEvent.seq) > last, *where)
-                    .order_by(col(AuditEvent.seq))
+                    _with_leaves()
+                    .where(col(AuditEvent.arrival) > last, *where)
+                    .order_by(col(AuditEvent.arrival))
                     .limit(EXPORT_BATCH)
                 )
             ).all()
         if not batch:
             return
-        for event in batch:
-            data = event_out(event).model_dump(mode="json")
+        for event, leaf in batch:
+            data = event_out(event, leaf).model_dump(mode="json")
             if format == "csv":
                 yield _csv_line([json.dumps(v) if isinstance(v, dict) else v for v in data.values()])
             else:
                 yield json.dumps(data, ensure_ascii=False) + "\n"
-        last = batch[-1].seq
+        last = batch[-1][0].arrival or 0
 
 
 def _csv_line(values: Sequence[object]) -> str:

@@ -84,12 +84,12 @@ async def execute(session: AsyncSession, statement: Any, params: dict[str, Any])
 
 _EVENTS_SQL = text(
     """
-SELECT e.seq, e.case_id, e.occurred_at, e.payload, c.policy_pack
+SELECT e.arrival, e.case_id, e.occurred_at, e.payload, c.policy_pack
 FROM audit_events e JOIN cases c ON c.id = e.case_id
 WHERE e.action = :action AND e.occurred_at >= :since AND e.occurred_at <= :t
   AND (CAST(:pack AS text) IS NULL OR c.policy_pack = CAST(:pack AS text))
   AND (CAST(:key AS text) IS NULL OR e.payload->>CAST(:key AS text) = CAST(:value AS text))
-ORDER BY e.seq
+ORDER BY e.arrival
 """
 )
 

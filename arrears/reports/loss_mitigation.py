@@ -94,12 +94,12 @@ async def _tasks(
 
 _ACKNOWLEDGMENTS_SQL = text(
     """
-SELECT e.case_id, e.seq, e.action, e.occurred_at, e.payload
+SELECT e.case_id, e.arrival, e.action, e.occurred_at, e.payload
 FROM audit_events e
 WHERE e.case_id = ANY(:cases) AND e.occurred_at <= :t
   AND ((e.action = :stage_changed AND e.payload->>'stage' = :stage)
        OR (e.action = :message_done AND e.payload->>'key' LIKE :acknowledgment))
-ORDER BY e.seq
+ORDER BY e.arrival
 """
 )
 
@@ -126,7 +126,7 @@ async def _acknowledgments(session: AsyncSession, received: Sequence[Any], end: 
     for r in rows:
         if r.action == AuditAction.CASE_STAGE_CHANGED:
             numbers[r.case_id] += 1
-            number_of[r.seq] = numbers[r.case_id]
+            number_of[r.arrival] = numbers[r.case_id]
         else:
             due = date.fromisoformat(r.payload["due"]) if r.payload.get("due") else None
             acked[(r.case_id, application_of(r.payload["key"]))] = (r.occurred_at.date(), due)
@@ -134,7 +134,7 @@ async def _acknowledgments(session: AsyncSession, received: Sequence[Any], end: 
     for e in received:
         the_pack = get_pack(PolicyPack(e.policy_pack))
         due_by = the_pack.business_days_after(e.occurred_at.date(), the_pack.ack_business_days)
-        done_on, recorded_due = acked.get((e.case_id, number_of[e.seq]), (None, None))
+        done_on, recorded_due = acked.get((e.case_id, number_of[e.arrival]), (None, None))
         acks.append(_Deadline(e.policy_pack, e.case_id, recorded_due or due_by, done_on))
     return acks
 

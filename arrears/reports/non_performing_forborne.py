@@ -55,7 +55,7 @@ WHERE e.occurred_at <= :t
   AND ((e.action = :stage_changed AND e.payload->>'stage' = :stage)
        OR (e.action = :case_closed AND e.payload->>'outcome' = :outcome))
   AND (CAST(:pack AS text) IS NULL OR c.policy_pack = CAST(:pack AS text))
-ORDER BY e.seq
+ORDER BY e.arrival
 """
 )
 

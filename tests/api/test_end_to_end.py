@@ -167,4 +167,4 @@ async def test_a_case_from_import_to_cure_through_the_api(
     verify = (await client.get("/v1/audit/verify", headers=compliance)).json()
     assert verify["ok"] and verify["first_broken_seq"] is None
     timeline = (await client.get(f"/v1/cases/{case_id}/timeline", headers=agent)).json()
-    assert [e["seq"] for e in timeline["items"]] == sorted(e["seq"] for e in timeline["items"])
+    assert [e["arrival"] for e in timeline["items"]] == sorted(e["arrival"] for e in timeline["items"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import hashlib
+import json
 import os
 import sys
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from activities.messages import MessageActivities
+from arrears import audit
 from arrears.auth import decode_token
 from arrears.channels import NO_CHANNELS
 from arrears.cli import app
@@ -44,6 +46,11 @@ ARREARS = str(Path(sys.executable).parent / "arrears")
         "demo",
         "audit verify",
         "audit checkpoint",
+        "audit prove",
+        "audit verify-proof",
+        "audit consistency",
+        "audit public-key",
+        "audit partitions",
         "document",
         "report generate",
     ],
@@ -114,17 +121,57 @@ def test_import_refuses_an_unknown_file_type(tmp_path: Path) -> None:
     assert "use a .csv or .jsonl file" in " ".join(result.output.split())
 
 
-async def test_checkpoint_then_verify_against_it(settings: Settings, tmp_path: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": settings.database_url or "", "COLUMNS": "200"}
-    point = tmp_path / "checkpoint.json"
-    code, out, err = await _arrears("audit", "checkpoint", "--out", str(point), env=env)
+async def test_checkpoint_prove_verify_proof_and_consistency(
+    settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url or "",
+        "DATA_DIR": str(tmp_path),
+        "COLUMNS": "200",
+    }
+    async with db.session() as session:
+        first = await audit.append(session, actor=audit.SYSTEM, action="test.cli", reason="before the head")
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    code, out, err = await _arrears("audit", "checkpoint", "--out", str(old), env=env)
     assert code == 0, err
-    assert "checkpoint #" in out and point.exists()
-    code, out, err = await _arrears("audit", "verify", "--checkpoint", str(point), "--json", env=env)
+    assert "signed tree head of" in out and old.exists()
+    code, out, err = await _arrears("audit", "verify", "--checkpoint", str(old), "--json", env=env)
     assert code == 0, err
     assert '"ok": true' in out
-    point.write_text("{}")
-    code, out, err = await _arrears("audit", "verify", "--checkpoint", str(point), env=env)
+    async with db.session() as session:
+        await audit.append(session, actor=audit.SYSTEM, action="test.cli", reason="after the head")
+    code, _, err = await _arrears("audit", "checkpoint", "--out", str(new), env=env)
+    assert code == 0, err
+
+    proof, key = tmp_path / "proof.json", tmp_path / "public.pem"
+    code, _, err = await _arrears("audit", "prove", str(first.id), "--out", str(proof), env=env)
+    assert code == 0, err
+    code, _, err = await _arrears("audit", "public-key", "--out", str(key), env=env)
+    assert code == 0, err
+    offline = {k: v for k, v in env.items() if k not in {"DATABASE_URL", "DATA_DIR"}}
+    code, out, err = await _arrears(
+        "audit", "verify-proof", str(proof), "--public-key", str(key), env=offline
+    )
+    assert code == 0 and "proof holds" in out, err
+    tampered = json.loads(proof.read_text())
+    tampered["event"]["reason"] = "rewritten"
+    proof.write_text(json.dumps(tampered))
+    code, out, _ = await _arrears("audit", "verify-proof", str(proof), "--public-key", str(key), env=offline)
+    assert code == 1 and "altered" in out
+
+    consistency = tmp_path / "consistency.json"
+    code, out, err = await _arrears(
+        "audit", "consistency", str(old), str(new), "--out", str(consistency), env=env
+    )
+    assert code == 0 and "extends" in out, err
+    code, out, err = await _arrears(
+        "audit", "verify-proof", str(consistency), "--public-key", str(key), env=offline
+    )
+    assert code == 0 and "proof holds" in out, err
+
+    old.write_text("{}")
+    code, out, err = await _arrears("audit", "verify", "--checkpoint", str(old), env=env)
     assert code == 2 and "not an audit checkpoint" in err
 
 
