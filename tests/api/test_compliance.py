@@ -87,7 +87,10 @@ async def test_export_streams_csv_and_json_lines_and_is_itself_audited(
     )
     rows = list(csv.DictReader(io.StringIO(csv_reply.text)))
     assert rows[0]["action"] == "case.opened" and rows[0]["case_id"] == case_id
-    assert json.loads(rows[0]["payload"]) == events[0]["payload"] and (rows[0]["hash"] or None) == events[0]["hash"]
+    assert (
+        json.loads(rows[0]["payload"]) == events[0]["payload"]
+        and (rows[0]["hash"] or None) == events[0]["hash"]
+    )
 
     exports = (
         await client.get(

@@ -49,7 +49,9 @@ async def test_full_payment_cures_the_case_and_the_row_follows(open_case: Any, d
         payments = (await session.exec(select(Payment).where(Payment.case_id == row.id))).all()
         actions = (
             await session.exec(
-                select(AuditEvent.action).where(AuditEvent.case_id == row.id).order_by(col(AuditEvent.arrival))
+                select(AuditEvent.action)
+                .where(AuditEvent.case_id == row.id)
+                .order_by(col(AuditEvent.arrival))
             )
         ).all()
     assert (row.status, row.stage, row.outcome) == (CaseStatus.CLOSED, CaseStage.CLOSED, CaseOutcome.CURED)
