@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench bench-api bench-intake bench-lifecycle bench-reports bench-kills clean
+.PHONY: install run test lint format bench bench-api bench-intake bench-lifecycle bench-reports bench-kills bench-audit clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -32,7 +32,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: bench-intake bench-lifecycle bench-api bench-reports bench-kills
+bench: bench-intake bench-lifecycle bench-api bench-reports bench-kills bench-audit
 
 bench-intake: $(STAMP)
 	$(BIN)/python -m bench.intake
@@ -45,6 +45,9 @@ bench-api: $(STAMP)
 
 bench-reports: $(STAMP)
 	$(BIN)/python -m bench.reports
+
+bench-audit: $(STAMP)
+	$(BIN)/python -m bench.audit
 
 bench-kills: $(STAMP)
 	$(BIN)/python -m bench.worker_kills

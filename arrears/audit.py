@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -133,16 +133,27 @@ async def append(
                 )
             ).one()
             return first
+    # the event and its queue row in one round trip: an append costs the writer one statement
     arrival = (
-        await session.execute(
-            pg_insert(AuditEvent).values(**_columns(event)).returning(col(AuditEvent.arrival))
-        )
+        await session.execute(_APPEND, {**_columns(event), "payload": json.dumps(event.payload)})
     ).scalar_one()
     event.arrival = arrival
-    await session.execute(
-        pg_insert(AuditUnsequenced).values(arrival=arrival, event_id=event.id, occurred_at=event.occurred_at)
-    )
     return event
+
+
+_APPEND = text(
+    """
+    WITH e AS (
+        INSERT INTO audit_events (id, occurred_at, actor, role, action, case_id, loan_id, reason, rule_id,
+                                  citation, payload, idempotency_key)
+        VALUES (:id, :occurred_at, :actor, :role, :action, :case_id, :loan_id, :reason, :rule_id,
+                :citation, CAST(:payload AS jsonb), :idempotency_key)
+        RETURNING arrival, id, occurred_at
+    )
+    INSERT INTO audit_unsequenced (arrival, event_id, occurred_at) SELECT arrival, id, occurred_at FROM e
+    RETURNING arrival
+    """
+)
 
 
 def _columns(event: AuditEvent) -> dict[str, Any]:
