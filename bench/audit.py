@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import tempfile
 import time
 import uuid
@@ -104,8 +103,9 @@ async def _lag(db: Database, since: int) -> dict[str, float]:
         rows = (
             await session.execute(
                 text(
-                    "SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP "
-                    "(ORDER BY extract(epoch FROM integrated_at - queued_at)) FROM audit_leaves WHERE seq > :s"
+                    "SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP"
+                    " (ORDER BY extract(epoch FROM integrated_at - queued_at))"
+                    " FROM audit_leaves WHERE seq > :s"
                 ),
                 {"s": since},
             )
@@ -171,7 +171,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                 "tree_size": head.tree_size if head else 0,
                 "generated_per_s": round(len(proofs) / made, 1),
                 "verified_per_s": round(len(proofs) / checked, 1),
-                "generate_ms_median": round(statistics.median([made / len(proofs) * 1000]), 2),
+                "generate_ms_mean": round(made / len(proofs) * 1000, 2),
             }
             await db.dispose()
             return result
