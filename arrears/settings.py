@@ -116,6 +116,29 @@ class Settings(BaseSettings):
         " unset: the servicer is the creditor.",
     )
 
+    # the audit log's sequencer and signed tree heads
+    audit_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Ed25519 private key that signs audit tree heads (PEM or base64 of 32 bytes). Unset: "
+        "development keeps one in DATA_DIR/audit-signing-key.pem; production refuses to run the worker.",
+    )
+    audit_public_keys: list[str] = Field(
+        default_factory=list,
+        description="Earlier heads' public keys (PEM or base64), still trusted after a key rotation.",
+    )
+    audit_head_every_events: int = Field(
+        default=1000, ge=1, description="Sign a tree head after this many events."
+    )
+    audit_head_every_seconds: float = Field(
+        default=60.0, gt=0, description="... or after this long, whichever comes first (if the tree grew)."
+    )
+    audit_sequencer_interval_seconds: float = Field(
+        default=0.2,
+        gt=0,
+        description="How long the sequencer waits when the queue is empty: the lag's floor.",
+    )
+    audit_sequencer_batch: int = Field(default=2000, ge=1, description="Events integrated per transaction.")
+
     demo_data: bool = Field(default=True, description="Load the demo portfolio into an empty database.")
     close_requires_approval: bool = Field(
         default=False, description="Four eyes: a supervisor's close waits for a second supervisor's approval."
@@ -253,6 +276,11 @@ class Settings(BaseSettings):
         if self.migration_database_url is not None:
             return self.migration_database_url
         return self.database_url if self.is_local else None
+
+    @property
+    def audit_key_file(self) -> Path:
+        """Where development keeps its generated audit signing key."""
+        return self.data_dir / "audit-signing-key.pem"
 
     @property
     def embedded_postgres(self) -> bool:
