@@ -72,12 +72,6 @@ def event_hash(event: AuditEvent, *, seq: int, prev_hash: str) -> str:
     return hashlib.sha256(canonical(event, seq=seq, prev_hash=prev_hash)).hexdigest()
 
 
-async def hold_lock(session: AsyncSession) -> None:
-    """Nothing to hold any more: appends take no lock (the sequencer alone takes one). Kept so
-    that a caller written for the chained trail, intake's chunks, still runs."""
-    del session
-
-
 async def append(
     session: AsyncSession,
     *,

@@ -116,7 +116,6 @@ class IntakeService:
         """Store a chunk in one transaction (a savepoint per row); return the workflows to start."""
         to_start: list[tuple[Case, CaseInput]] = []
         async with self.db.session() as session:
-            await audit.hold_lock(session)  # each opening appends; the lock would be held anyway
             for number, record in chunk:
                 try:
                     async with session.begin_nested():
