@@ -19,7 +19,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/arrears run
 
-test: $(STAMP)
+$(VENV)/.browser: $(STAMP)
+	bash scripts/system-libs.sh browser
+	touch $(VENV)/.browser
+
+test: $(STAMP) $(VENV)/.browser
 	$(BIN)/pytest
 
 lint: $(STAMP)

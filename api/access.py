@@ -5,6 +5,7 @@ The matrix, in one place (the role-matrix test walks it):
 | route group                    | agent       | supervisor | compliance | regulator | admin  |
 |--------------------------------|-------------|------------|------------|-----------|--------|
 | work queue, claim, complete    | own team    | all        | -          | -         | -      |
+| reassign a task                | -           | all        | -          | -         | -      |
 | cases: list, detail, timeline  | own team    | all        | all,masked | -         | masked |
 | documents, messages            | own team    | all        | all        | -         | -      |
 | case actions                   | own team    | all        | -          | -         | -      |

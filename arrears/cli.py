@@ -110,6 +110,8 @@ async def _serve_all(endpoints: Endpoints, settings: Settings, mailbox: bool) ->
             console.print(f"restarted {orphans} open case(s) whose workflow run had ended")
         token = issue_token(settings, role=Role.ADMIN, subject="dev-admin")
         lines = [
+            f"Workbench    http://{settings.api_host}:{settings.api_port}/web"
+            + ("  (sign in: pick a role; team 'default')" if settings.environment != "production" else ""),
             f"API docs     http://{settings.api_host}:{settings.api_port}/docs",
             f"Health       http://{settings.api_host}:{settings.api_port}/healthz",
         ]

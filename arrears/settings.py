@@ -86,6 +86,32 @@ class Settings(BaseSettings):
     jwt_issuer: str = "arrears"
     jwt_audience: str = "arrears-api"
     token_ttl_minutes: int = 12 * 60
+
+    # the workbench (server-rendered pages at /web)
+    web_idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="A session ends after this idle time."
+    )
+    web_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the sign-in round trip's cookie. Unset: a new one each start (development); "
+        "required in production with OIDC, and the same on every replica.",
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="The identity provider's issuer URL (its /.well-known/openid-configuration).",
+    )
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid profile email"
+    oidc_redirect_url: str | None = Field(
+        default=None,
+        description="The callback URL registered with the provider; unset: derived from the request.",
+    )
+    oidc_subject_claim: str = Field(
+        default="preferred_username", description="The claim that names the person."
+    )
+    oidc_role_claim: str = Field(default="arrears_role", description="The claim holding the workbench role.")
+    oidc_team_claim: str = Field(default="arrears_team", description="The claim holding the person's team.")
     payments_webhook_secret: SecretStr = Field(
         default=SecretStr(DEV_WEBHOOK_SECRET),
         description="HMAC-SHA256 key the loan system signs payments with.",
@@ -163,6 +189,10 @@ class Settings(BaseSettings):
         rs256 = self.environment == "production" and self.jwt_algorithm == "RS256"
         if rs256 and not (self.jwt_public_key or self.jwt_jwks_url):
             problems.append("JWT_PUBLIC_KEY or JWT_JWKS_URL is required for RS256")
+        if self.environment == "production" and self.oidc_issuer is not None and self.web_secret is None:
+            problems.append(
+                "WEB_SECRET is required with OIDC_ISSUER in production (the same on every replica)"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self

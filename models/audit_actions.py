@@ -27,6 +27,7 @@ class AuditAction(StrEnum):
     TASK_CREATED = "task.created"
     TASK_CLAIMED = "task.claimed"
     TASK_RELEASED = "task.released"
+    TASK_ASSIGNED = "task.assigned"  # a supervisor gave the task to a person
     TASK_ESCALATED = "task.escalated"
     TASK_CANCELLED = "task.cancelled"
     # documents and messages: rendered, read by staff, and each status a message reaches

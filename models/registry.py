@@ -1,6 +1,17 @@
 """Imports every table module so that `metadata` is complete (Alembic, tests)."""
 
-from models import audit, borrowers, cases, documents, loans, payments, reports, tasks
+from models import audit, borrowers, cases, documents, loans, payments, reports, tasks, web_sessions
 from models.base import metadata
 
-__all__ = ["audit", "borrowers", "cases", "documents", "loans", "metadata", "payments", "reports", "tasks"]
+__all__ = [
+    "audit",
+    "borrowers",
+    "cases",
+    "documents",
+    "loans",
+    "metadata",
+    "payments",
+    "reports",
+    "tasks",
+    "web_sessions",
+]

@@ -3,7 +3,23 @@
 # them where missing and possible (Debian or Ubuntu, as root); elsewhere say what to install.
 # Without the subsetter WeasyPrint still renders, but warns once per process and again for every
 # font of every letter, which buries `make run`'s log.
+# With `browser`: Debian's Chromium as well, which the workbench's browser tests drive (`make test`).
 set -euo pipefail
+if [ "${1:-}" = "browser" ]; then
+    if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then
+        exit 0
+    fi
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        echo "installing Chromium for the workbench's browser tests"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    elif command -v apt-get >/dev/null && command -v sudo >/dev/null; then
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "the browser tests need Chromium: install it (Debian: chromium)" >&2
+        exit 1
+    fi
+    exit 0
+fi
 libs_present() {
     local libs
     libs=$(ldconfig -p 2>/dev/null || true)

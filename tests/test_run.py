@@ -97,12 +97,15 @@ def test_run_serves_loads_demo_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> No
         _wait_healthy(proc, api_port, log)
         before = _early_cases(temporal_port)
         assert len(before) == DEMO_CASES, log.read_text()
+        sign_in = httpx.get(f"http://127.0.0.1:{api_port}/web/sign-in", timeout=10)
+        assert sign_in.status_code == 200 and "Development sign-in" in sign_in.text
         assert {w.split("-")[2] for w in before} == {"US", "NL", "SE"}
     finally:
         _stop(proc, log)
     first_output = log.read_text()
     assert "demo portfolio loaded: 16 cases opened" in first_output
     assert "API docs" in first_output and "Temporal UI" in first_output
+    assert f"Workbench    http://127.0.0.1:{api_port}/web" in first_output
     assert "eyJ" in first_output  # the dev token
     assert "(a local mailbox)" in first_output and (tmp_path / "data" / "mail").is_dir()
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, and_, case, func, or_, true, update
 from sqlmodel import col, select
 
-from api.access import CaseWorker, visible_cases
+from api.access import CaseWorker, Supervisor, visible_cases
 from api.cases import workflow
 from api.cases.schemas import Accepted, CommandBody, command_body
 from api.cases.service import next_call_barred
@@ -20,9 +20,9 @@ from api.cases.workflow import Update
 from api.deps import DatabaseDep, TemporalDep
 from api.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized, error_responses
 from api.models import Page
-from api.service import Limit, Offset, ShortText, Text, actor
+from api.service import ONE_LINE, Limit, Offset, ShortText, Text, actor
 from arrears import audit
-from arrears.auth import Principal
+from arrears.auth import SUBJECT_MAX, Principal
 from models.audit_actions import AuditAction
 from models.base import utcnow
 from models.cases import Case
@@ -281,6 +281,40 @@ async def release(task_id: uuid.UUID, principal: CaseWorker, db: DatabaseDep) ->
             payload={"task_id": str(task.id), "kind": task.kind},
         )
     return TaskClaim(id=task.id, assignee=None, status=task.status)
+
+
+class AssignIn(BaseModel):
+    assignee: Annotated[str, Field(min_length=1, max_length=SUBJECT_MAX, pattern=ONE_LINE)] = Field(
+        description="the person who takes the task over, as they sign in"
+    )
+    reason: Text = Field(description="why, for the audit trail")
+
+
+@router.post("/{task_id}/assign", summary="Reassign a task (supervisors)", responses=ONE_ERRORS)
+async def assign(task_id: uuid.UUID, body: AssignIn, principal: Supervisor, db: DatabaseDep) -> TaskClaim:
+    """Give an open or escalated task to a person, whoever holds it now; audited with both names."""
+    task, case_row = await _load(db, principal, task_id)
+    async with db.session() as session:
+        assigned = (
+            await session.exec(
+                update(Task)
+                .where(col(Task.id) == task_id, col(Task.status).in_(LIVE))
+                .values(assignee=body.assignee)
+                .returning(col(Task.status))
+            )
+        ).first()
+        if assigned is None:
+            raise Conflict(_why_not(task, principal))
+        await audit.append(
+            session,
+            actor=actor(principal),
+            action=AuditAction.TASK_ASSIGNED,
+            reason=body.reason,
+            case_id=case_row.id,
+            loan_id=case_row.loan_id,
+            payload={"task_id": str(task.id), "kind": task.kind, "from": task.assignee, "to": body.assignee},
+        )
+    return TaskClaim(id=task.id, assignee=body.assignee, status=assigned[0])
 
 
 @command_body(PlanTerms)

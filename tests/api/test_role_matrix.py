@@ -77,6 +77,7 @@ ROUTES = [
     ),
     _r("POST", "/v1/tasks/{task}/claim", WORKERS),
     _r("POST", "/v1/tasks/{task}/release", WORKERS),
+    _r("POST", "/v1/tasks/{task}/assign", {SUPERVISOR}, {"assignee": "agent-b", **WHY}),
     _r("POST", "/v1/tasks/{task}/complete", WORKERS, {"decision": "contacted", **WHY}),
     _r("POST", "/v1/cases/{case}/contacts", WORKERS, {"channel": "call", "outcome": "no_answer", **WHY}),
     _r(

@@ -114,7 +114,8 @@ class Reminders:
         promise = c.m.promise
         assert promise is not None
         deadline = promise.due + timedelta(days=c.pack.promise_grace_days)
-        c.show([])
+        # what happens next: the promise is checked once its grace is over (the reminders wait)
+        c.show_one("promise.check", "promise", deadline, c.pack.promise_rule)
         await c.sleep_until(deadline, lambda: c.m.promise_paid >= promise.amount)
         kept = c.m.promise_paid >= promise.amount
         c.m.promise = None
