@@ -5,7 +5,9 @@ axe-core, and the README's screenshots are taken here."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -19,7 +21,12 @@ from sqlmodel import select
 from arrears.db import Database
 from models.tasks import Task
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's screenshots: refreshed with ARREARS_SCREENSHOTS=1, elsewhere kept out of the tree.
+SHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("ARREARS_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / f"arrears-screenshots-{os.getpid()}"
+)
 Open = Callable[..., Awaitable[uuid.UUID]]
 
 
