@@ -25,6 +25,7 @@ from api.cases.schemas import CaseDetail
 from api.deps import DatabaseDep, SettingsDep, TemporalDep, require_roles
 from api.errors import Conflict, DomainError
 from api.routes import audit as audit_routes
+from api.routes import payments as payment_routes
 from api.routes import reports as report_routes
 from api.routes import tasks as task_routes
 from api.web import forms, i18n, sessions
@@ -32,6 +33,7 @@ from api.web.i18n import N_
 from api.web.render import page
 from api.web.sessions import SignInRequired, WebUser
 from arrears.auth import InvalidToken
+from models.base import utcnow
 from models.enums import ReportFormat, Role
 from workflows.case.tasks import DECISIONS
 
@@ -349,6 +351,7 @@ async def _case_page(
         task_error=task_error,
         notice=notice,
         workable=user.role in CASE_WORKERS,
+        demo=request.app.state.settings.environment != "production",
     )
 
 
@@ -427,6 +430,45 @@ async def decide_task(
             request, user, db, client, case_id, status=409, task_error=(str(task_id), exc.message)
         )
     return _see_other(f"/web/cases/{case_id}?notice=task#case")
+
+
+@router.post("/cases/{case_id}/demo-payment")
+async def demo_payment(
+    case_id: uuid.UUID,
+    request: Request,
+    user: Poster,
+    db: DatabaseDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+    amount: Annotated[str, Form()] = "",
+) -> Response:
+    """Outside production only: play the loan system and report a payment, through the payments
+    webhook's own handling (audited as the loan system), so that a demo case can be worked to a
+    cure in the browser."""
+    if settings.environment == "production":
+        return page(
+            request,
+            "error.html.j2",
+            user=user,
+            title=N_("Not here"),
+            status=403,
+            message=N_("Payments come from the loan system in production."),
+        )
+    allow(user, CASE_WORKERS)
+    detail = await cases.get_case(db=db, client=client, principal=user.principal, case_id=case_id)
+    try:
+        payment = payment_routes.PaymentIn(
+            external_id=f"DEMO-{uuid.uuid4().hex[:12]}",
+            loan_id=detail.case.loan_external_id,
+            amount=amount.strip(),
+            currency=detail.case.currency,
+            received_at=utcnow(),
+        )
+    except ValidationError as exc:
+        message = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        return page(request, "error.html.j2", user=user, title=N_("Refused"), status=422, message=message)
+    await payment_routes.receive_payment(payment=payment, db=db, client=client)
+    return _see_other(f"/web/cases/{case_id}?notice=payment#case")
 
 
 @router.get("/cases/{case_id}/documents/{document_id}")

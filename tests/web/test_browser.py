@@ -197,3 +197,41 @@ async def test_the_sign_in_page_is_accessible(browser: Any, live_server: str) ->
     await accessible(page)
     await page.screenshot(path=str(SHOTS / "sign-in.png"))
     await context.close()
+
+
+async def test_a_newcomer_works_a_case_from_the_queue_to_a_cure(
+    person: Any, open_case: Open, db: Database
+) -> None:
+    """No API docs: the queue, the case's task, a promise, the payment, and the case is cured."""
+    team = f"b-{uuid.uuid4().hex[:6]}"
+    case_id = await open_case(team, days_past_due=20, arrears="900.00", installment="900.00")
+    await _wait_for_task(db, case_id)
+    page = await person("agent", team=team)
+    await page.locator("table.queue tbody tr a").first.click()
+    await page.wait_for_url(re.compile(f"/web/cases/{case_id}"))
+    # the task in front: a live contact, decided with its reason
+    task = page.locator("article.task").filter(has_text="live contact")
+    await task.get_by_label("Decision").select_option("contacted")
+    await task.get_by_label("Reason").fill("spoke with the borrower")
+    await task.get_by_role("button", name="Decide").click()
+    await page.wait_for_load_state()
+    assert await page.locator("article.task").filter(has_text="live contact").count() == 0
+    # the promise, then the money
+    await page.get_by_text("Record a promise to pay").first.click()
+    form = page.locator("#action-promise form")
+    await form.get_by_label("Amount").fill("900.00")
+    await form.get_by_label("Due").fill((datetime.now(UTC).date() + timedelta(days=5)).isoformat())
+    await form.get_by_label("Reason").fill("pays in full on Friday")
+    await form.locator("button[type=submit]").click()
+    await page.wait_for_load_state()
+    await page.get_by_text("Demo: the loan system reports a payment").click()
+    await page.get_by_role("button", name="Report the payment").click()
+    await page.wait_for_load_state()
+    summary = page.locator("#h-summary + dl")
+    for _ in range(50):
+        if await summary.get_by_text("cured").count():
+            break
+        await asyncio.sleep(0.2)
+        await page.reload()
+    assert await summary.get_by_text("cured").count() == 1
+    assert "$0.00" in await summary.inner_text()
