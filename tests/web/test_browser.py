@@ -75,7 +75,10 @@ async def test_an_agent_works_the_top_task_records_a_promise_and_sees_the_next_s
     person: Any, open_case: Open, db: Database
 ) -> None:
     team = f"b-{uuid.uuid4().hex[:6]}"
-    case_id = await open_case(team, days_past_due=20, borrower_name="Grace Hopper")
+    # a team's queue: the deepest delinquency ranks first among tasks of the same band
+    case_id = await open_case(team, days_past_due=95, arrears="4500.00", borrower_name="Grace Hopper")
+    for days in (3, 35, 62):
+        await _wait_for_task(db, await open_case(team, days_past_due=days, arrears="1500.00"))
     await _wait_for_task(db, case_id)
     page = await person("agent", team=team)
     assert page.url.endswith("/web/queue")
