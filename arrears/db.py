@@ -62,6 +62,17 @@ class Database:
         await self.engine.dispose()
 
 
+@asynccontextmanager
+async def one_off_session(url: str) -> AsyncIterator[AsyncSession]:
+    """One unit of work for a one-off command, as the login the URL names, on a pool of its own."""
+    db = Database(url, pool_size=1)
+    try:
+        async with db.session() as session:
+            yield session
+    finally:
+        await db.dispose()
+
+
 @dataclass(frozen=True, slots=True)
 class LoginPosture:
     """The login role of a connection, and what it could do to the audit trail that it never needs."""
