@@ -126,6 +126,8 @@ async def open_case(skipping_intake: IntakeService, time_env: WorkflowEnvironmen
             defaults |= {"arrears": "600.00", "installment": "300.00", "language": "nl"}
         if pack == "se_consumer":
             defaults |= {"arrears": "4000.00", "installment": "2000.00", "language": "sv"}
+        if row.get("due_day") == "oldest":  # the oldest unpaid instalment's day of the month
+            row["due_day"] = min((today - timedelta(days=days_past_due)).day, 28)
         record = delinquency(pack, as_of=today, **(defaults | row))
         result = await skipping_intake.ingest([(1, record)], source="test")
         assert result.opened == 1, result.errors

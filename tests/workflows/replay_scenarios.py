@@ -15,6 +15,7 @@ from workflows.dto import (
     Appeal,
     BankruptcyFiling,
     BankruptcyResolution,
+    ContactRecord,
     ForbearanceRequest,
     HoldChange,
     LossMitigationApplication,
@@ -216,7 +217,31 @@ async def chapter_13_notices(case: Any) -> None:
     await _later(case, 30)
 
 
-# name: (pack, days past due at opening, intake overrides, play)
+async def payment_covers_the_oldest_instalments(case: Any) -> None:
+    """Two of three instalments paid: the delinquency moves to the third's due date."""
+    await case.pay("2000.00")
+    await _later(case, 40)
+
+
+async def calls_and_a_conversation(case: Any) -> None:
+    """Staff calls counted per debt, one conversation, and a call from the borrower."""
+    for outcome in ("no_answer", "left_message", "reached"):
+        contact = ContactRecord(by="agent", reason="call", channel=Channel.CALL, outcome=outcome)
+        await _update(case, CaseWorkflow.record_contact, contact)
+    inbound = ContactRecord(
+        by="agent", reason="borrower called", channel=Channel.CALL, outcome="reached", direction="inbound"
+    )
+    await _update(case, CaseWorkflow.record_contact, inbound)
+    await _later(case, 10)
+
+
+async def belgian_credit_formal_notice(case: Any) -> None:
+    """Book VII: the registered formal notice and the month that follows it."""
+    await _later(case, 60)
+
+
+# name: (pack, days past due at opening, intake overrides, play); a due_day of "oldest" is the
+# day of the month the oldest unpaid instalment fell due (tests/workflows/conftest.py)
 SCENARIOS: dict[str, tuple[str, int, dict[str, Any], Play]] = {
     "us_early_stage": ("us_mortgage", 1, {}, early_stage),
     "nl_early_stage": ("nl_consumer", 1, {}, early_stage),
@@ -236,4 +261,18 @@ SCENARIOS: dict[str, tuple[str, int, dict[str, Any], Play]] = {
     "us_stay_ended_by_dismissal": ("us_mortgage", 60, {}, stay_ended_by_dismissal),
     "se_stay_ended_by_discharge": ("se_consumer", 30, {}, stay_ended_by_discharge),
     "us_chapter_13_notices": ("us_mortgage", 20, {}, chapter_13_notices),
+    "us_payment_covers_oldest_instalments": (
+        "us_mortgage",
+        70,
+        {"arrears": "3000.00", "installment": "1000.00", "due_day": "oldest"},
+        payment_covers_the_oldest_instalments,
+    ),
+    "us_calls_and_a_conversation": ("us_mortgage", 10, {}, calls_and_a_conversation),
+    "be_invoice_early_stage": ("be_consumer", 1, {"product": "energy_invoice"}, early_stage),
+    "be_credit_formal_notice": (
+        "be_consumer",
+        40,
+        {"arrears": "1200.00", "installment": "600.00", "product": "personal_loan"},
+        belgian_credit_formal_notice,
+    ),
 }

@@ -27,6 +27,9 @@ GENERATIONS = (
     # 2: a step's send writes the step's audit record (no record_action of its own); search
     # attributes upserted only when one changed
     "case-2026-11.2",
+    # 3: no change of its own: the line from which runs carry the due schedule, the Reg F call
+    # log, early intervention in bankruptcy and the Belgian pack (each still marked below)
+    "case-2026-12",
 )
 CURRENT_CODE_PATCH = GENERATIONS[-1]
 
