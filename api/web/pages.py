@@ -348,6 +348,8 @@ async def _case_page(
         open_tasks=open_tasks,
         state_tasks=state_tasks,
         decisions=DECISIONS,
+        plan_tasks=PLAN_TASKS,
+        denial_tasks=DENIAL_TASKS,
         task_error=task_error,
         notice=notice,
         workable=user.role in CASE_WORKERS,
@@ -403,6 +405,10 @@ async def case_action(
     return _see_other(f"/web/cases/{case_id}?notice={slug}#case")
 
 
+PLAN_TASKS = frozenset({"evaluation", "appeal_review", "forbearance_review"})
+DENIAL_TASKS = frozenset({"evaluation", "appeal_review"})
+
+
 @router.post("/cases/{case_id}/tasks/{task_id}")
 async def decide_task(
     case_id: uuid.UUID,
@@ -413,23 +419,48 @@ async def decide_task(
     client: TemporalDep,
     decision: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
+    plan_kind: Annotated[str, Form()] = "",
+    plan_months: Annotated[str, Form()] = "",
+    plan_amount: Annotated[str, Form()] = "",
+    denial_reasons: Annotated[str, Form()] = "",
+    service_end: Annotated[str, Form()] = "",
 ) -> Response:
-    """A task's decision, through the work queue's own `complete`."""
+    """A task's decision, through the work queue's own `complete`: with the plan's terms, the
+    reasons of a denial (one a line) or the end of active duty where the decision needs them."""
     allow(user, CASE_WORKERS)
+    body: dict[str, object] = {"decision": decision, "reason": reason}
+    if plan_kind:
+        body["plan"] = {"kind": plan_kind, **({"months": plan_months} if plan_months else {})}
+        if plan_amount:
+            body["plan"] = {**body["plan"], "amount": plan_amount}  # type: ignore[dict-item]
+    if denial_reasons.strip():
+        body["denial_reasons"] = [line.strip() for line in denial_reasons.splitlines() if line.strip()]
+    if service_end:
+        body["service_end"] = service_end
     try:
-        body = task_routes.DecisionIn(decision=decision, reason=reason)
+        decided = task_routes.DecisionIn.model_validate(_json_numbers(body))
     except ValidationError as exc:
-        why = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        why = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         return await _case_page(
             request, user, db, client, case_id, status=422, task_error=(str(task_id), why)
         )
     try:
-        await task_routes.complete(task_id=task_id, body=body, principal=user.principal, db=db, client=client)
+        await task_routes.complete(
+            task_id=task_id, body=decided, principal=user.principal, db=db, client=client
+        )
     except Conflict as exc:
         return await _case_page(
             request, user, db, client, case_id, status=409, task_error=(str(task_id), exc.message)
         )
     return _see_other(f"/web/cases/{case_id}?notice=task#case")
+
+
+def _json_numbers(body: dict[str, object]) -> dict[str, object]:
+    """A form's month count as the integer JSON would carry (the body model is strict about it)."""
+    plan = body.get("plan")
+    if isinstance(plan, dict) and isinstance(plan.get("months"), str) and plan["months"].isdigit():
+        body["plan"] = {**plan, "months": int(plan["months"])}
+    return body
 
 
 @router.post("/cases/{case_id}/demo-payment")

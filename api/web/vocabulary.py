@@ -21,7 +21,7 @@ from models.enums import (
 )
 from policies import StepKind
 from workflows.case.tasks import DECISIONS
-from workflows.dto import ApplicationState, Hold
+from workflows.dto import ApplicationState, Hold, PlanTerms
 
 
 def terms() -> set[str]:
@@ -42,6 +42,7 @@ def terms() -> set[str]:
     words |= set(DECISIONS) | {d for options in DECISIONS.values() for d in options}
     words |= set(get_args(Hold.model_fields["kind"].annotation))
     words |= set(get_args(ApplicationState.model_fields["status"].annotation))
+    words |= set(get_args(PlanTerms.model_fields["kind"].annotation))
     words |= {"red", "amber", "green", "refused", "pending", "failed", "promise"}
     for action in forms.ACTIONS:
         words.add(action.title)

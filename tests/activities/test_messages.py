@@ -82,6 +82,8 @@ def _step_record(at: datetime) -> ActionRecord:
 
 
 async def _step_events(db: Database, case: Case) -> list[AuditEvent]:
+    """The step records of the test's own sends (the case's workflow, running beside the test,
+    writes its opening steps under the pack's rules: those are not counted)."""
     async with db.session() as session:
         return list(
             (
@@ -89,6 +91,7 @@ async def _step_events(db: Database, case: Case) -> list[AuditEvent]:
                     select(AuditEvent).where(
                         AuditEvent.case_id == case.id,
                         col(AuditEvent.action).in_(["message.done", "message.suppressed"]),
+                        col(AuditEvent.rule_id).not_like("us_mortgage.%"),
                     )
                 )
             ).all()

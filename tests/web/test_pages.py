@@ -199,3 +199,47 @@ async def test_a_supervisor_reassigns_a_task_and_the_new_holder_finds_it_in_thei
         f"/web/tasks/{task.id}/assign", data={"csrf": agent_token, "assignee": "agent-c", "reason": "x"}
     )
     assert refused.status_code == 403
+
+
+async def test_an_evaluation_is_decided_with_its_plan_terms_from_the_case_page(
+    sign_in: SignIn, open_case: Open, db: Database
+) -> None:
+    team = f"web-{uuid.uuid4().hex[:6]}"
+    case_id = await open_case(team, days_past_due=50)
+    agent = await sign_in("agent", team=team)
+    token = csrf_of((await agent.get(f"/web/cases/{case_id}")).text)
+    today = datetime.now(UTC).date().isoformat()
+    applied = await agent.post(
+        f"/web/cases/{case_id}/actions/application",
+        data={"csrf": token, "received_on": today, "complete": "on", "reason": "complete package"},
+    )
+    assert applied.status_code == 303, applied.text
+    evaluation = None
+    for _ in range(50):
+        async with db.session() as session:
+            evaluation = (
+                await session.exec(select(Task).where(Task.case_id == case_id, Task.kind == "evaluation"))
+            ).first()
+        if evaluation is not None:
+            break
+        await asyncio.sleep(0.2)
+    assert evaluation is not None
+    refused = await agent.post(
+        f"/web/cases/{case_id}/tasks/{evaluation.id}",
+        data={"csrf": token, "decision": "approve", "reason": "affordable"},
+    )
+    assert refused.status_code == 409 and "an approval needs plan terms" in refused.text
+    approved = await agent.post(
+        f"/web/cases/{case_id}/tasks/{evaluation.id}",
+        data={
+            "csrf": token,
+            "decision": "approve",
+            "reason": "affordable",
+            "plan_kind": "repayment_plan",
+            "plan_months": "6",
+            "plan_amount": "250.00",
+        },
+    )
+    assert approved.status_code == 303, approved.text
+    page = await agent.get(f"/web/cases/{case_id}")
+    assert f"/web/cases/{case_id}/tasks/{evaluation.id}" not in page.text  # decided: no longer open
