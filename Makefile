@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench bench-api bench-intake bench-lifecycle bench-reports bench-kills bench-audit clean
+.PHONY: install run test lint format bench bench-api bench-intake bench-lifecycle bench-reports bench-kills bench-audit bench-web clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -36,7 +36,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: bench-intake bench-lifecycle bench-api bench-reports bench-kills bench-audit
+bench: bench-intake bench-lifecycle bench-api bench-web bench-reports bench-kills bench-audit
 
 bench-intake: $(STAMP)
 	$(BIN)/python -m bench.intake
@@ -46,6 +46,9 @@ bench-lifecycle: $(STAMP)
 
 bench-api: $(STAMP)
 	$(BIN)/python -m bench.api
+
+bench-web: $(STAMP)
+	$(BIN)/python -m bench.web
 
 bench-reports: $(STAMP)
 	$(BIN)/python -m bench.reports

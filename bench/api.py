@@ -29,7 +29,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -233,9 +234,14 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def measure(
-    client: httpx.AsyncClient, name: str, requests: list[tuple[str, dict[str, str]]], clients: int
+    client: httpx.AsyncClient,
+    name: str,
+    requests: list[tuple[str, dict[str, str]]],
+    clients: int,
+    into: list[float] | None = None,
 ) -> dict[str, float]:
-    """Send the requests from `clients` concurrent workers; latency in milliseconds."""
+    """Send the requests from `clients` concurrent workers; latency in milliseconds (also added
+    to `into`, when given, to pool several rounds)."""
     latencies: list[float] = []
     queue = list(requests)
     failures = 0
@@ -256,6 +262,8 @@ async def measure(
         elapsed = time.perf_counter() - began
     if failures:
         raise SystemExit(f"{name}: {failures} of {len(requests)} requests failed")
+    if into is not None:
+        into.extend(latencies)
     return {
         "requests": len(requests),
         "p50_ms": round(percentile(latencies, 0.50), 2),
@@ -283,7 +291,31 @@ async def _wait_http(url: str, within: float = 60) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
-async def run(args: argparse.Namespace, url: str, temporal: str, work: Path) -> dict[str, dict[str, float]]:
+@contextmanager
+def portfolio(cases: int) -> Iterator[tuple[str, str, Path]]:
+    """Embedded PostgreSQL and Temporal on free ports, migrated and loaded with `cases` cases:
+    (database URL, Temporal address, a scratch folder), all gone afterwards."""
+    with tempfile.TemporaryDirectory(prefix="arrears-bench-") as folder:
+        work = Path(folder)
+        postgres = EmbeddedPostgres(work / "pgdata", delete_on_stop=True)
+        temporal = TemporalDevServer(
+            db_file=work / "temporal.db", port=free_port(), ui_port=None, log_file=work / "temporal.log"
+        )
+        postgres.start()
+        temporal.start()
+        try:
+            url = postgres.ensure_database("arrears_bench")
+            migrate.upgrade(url)
+            load_portfolio(url, cases)
+            yield url, temporal.address, work
+        finally:
+            temporal.stop()
+            postgres.stop()
+
+
+@asynccontextmanager
+async def serving(url: str, temporal: str, work: Path) -> AsyncIterator[tuple[str, Settings]]:
+    """`arrears worker` and `arrears api` as processes (ENVIRONMENT=test): (base URL, settings)."""
     port = free_port()
     settings = Settings(environment="test", database_url=url, temporal_address=temporal)
     env = {
@@ -300,6 +332,16 @@ async def run(args: argparse.Namespace, url: str, temporal: str, work: Path) -> 
     try:
         base = f"http://127.0.0.1:{port}"
         await _wait_http(f"{base}/healthz")
+        yield base, settings
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+
+
+async def run(args: argparse.Namespace, url: str, temporal: str, work: Path) -> dict[str, dict[str, float]]:
+    async with serving(url, temporal, work) as (base, settings):
         supervisor = {
             "Authorization": f"Bearer {issue_token(settings, role=Role.SUPERVISOR, subject='bench')}"
         }
@@ -344,11 +386,6 @@ async def run(args: argparse.Namespace, url: str, temporal: str, work: Path) -> 
                     args.clients,
                 ),
             }
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
     return results
 
 
@@ -414,22 +451,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="arrears-bench-") as folder:
-        work = Path(folder)
-        postgres = EmbeddedPostgres(work / "pgdata", delete_on_stop=True)
-        temporal = TemporalDevServer(
-            db_file=work / "temporal.db", port=free_port(), ui_port=None, log_file=work / "temporal.log"
-        )
-        postgres.start()
-        temporal.start()
-        try:
-            url = postgres.ensure_database("arrears_bench")
-            migrate.upgrade(url)
-            load_portfolio(url, args.cases)
-            results = asyncio.run(run(args, url, temporal.address, work))
-        finally:
-            temporal.stop()
-            postgres.stop()
+    with portfolio(args.cases) as (url, temporal, work):
+        results = asyncio.run(run(args, url, temporal, work))
 
     baseline = results["healthz"]["p50_ms"]
     table = Table(
