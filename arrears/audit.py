@@ -265,6 +265,12 @@ async def verify(
     history rewritten consistently below a head, or cut short, is caught too. With `keys`, each
     head's signature is checked as well.
     """
+    if not session.in_transaction():
+        # one snapshot: writers and the sequencer commit while the walk runs, and counts read at
+        # different moments would report events "neither sequenced nor queued" that are neither
+        await (await session.connection()).execute(
+            text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        )
     heads = {row.tree_size: head_of(row) for row in (await session.exec(select(AuditTreeHead))).all()}
     anchors: dict[int, list[SignedHead]] = {}
     for head in heads.values():

@@ -15,7 +15,7 @@ import httpx
 from arrears.embedded import free_port
 
 BIN = Path(sys.executable).parent
-DEMO_CASES = 12
+DEMO_CASES = 16
 
 
 def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -99,7 +99,7 @@ def test_run_serves_loads_demo_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> No
         assert len(before) == DEMO_CASES, log.read_text()
         sign_in = httpx.get(f"http://127.0.0.1:{api_port}/web/sign-in", timeout=10)
         assert sign_in.status_code == 200 and "Development sign-in" in sign_in.text
-        assert {w.split("-")[2] for w in before} == {"US", "NL", "SE"}
+        assert {w.split("-")[2] for w in before} == {"US", "NL", "SE", "BE"}
     finally:
         _stop(proc, log)
     first_output = log.read_text()

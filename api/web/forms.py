@@ -161,7 +161,7 @@ def form(
     return Form(action=action, inputs=inputs_of(action.body), errors=errors or {}, values=values or {})
 
 
-def read(model: type[BaseModel], posted: Mapping[str, Sequence[str]]) -> BaseModel:
+def read(model: type[CommandBody], posted: Mapping[str, Sequence[str]]) -> CommandBody:
     """The body from a posted form; `ValidationError` names each refused field."""
     data: dict[str, Any] = {}
     for control in inputs_of(model):

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from api.access import CASE_READERS, CASE_WORKERS, DOCUMENT_READERS
 from api.cases import service as cases
 from api.cases.schemas import CaseDetail
+from api.cases.workflow import Update
 from api.deps import DatabaseDep, SettingsDep, TemporalDep, require_roles
 from api.errors import Conflict, DomainError
 from api.routes import audit as audit_routes
@@ -397,7 +398,13 @@ async def case_action(
             principal=user.principal,
             case_id=case_id,
             update=action.update,
-            body=body,  # type: ignore[arg-type]
+            body=body,
+            # the facts the server adds, as the JSON route adds them (four eyes on a close)
+            **(
+                {"approval_required": request.app.state.settings.close_requires_approval}
+                if action.update is Update.CLOSE_CASE
+                else {}
+            ),
         )
     except Conflict as exc:
         failed = forms.form(action, shown, {"": exc.message})

@@ -44,6 +44,11 @@ def environment(language: str) -> ImmutableSandboxedEnvironment:
     catalog = i18n.translations(language)
     env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
 
+    def t(text: object) -> str:
+        """A text the code chose (a title, a message): translated, and escaped as any value is
+        (never `_()`, whose result is markup and whose `%` would format the text)."""
+        return catalog.gettext(str(text))
+
     def term(word: object) -> str:
         """One of the system's words (a stage, a task kind, a decision) as the reader says it."""
         if word is None:
@@ -58,6 +63,7 @@ def environment(language: str) -> ImmutableSandboxedEnvironment:
         language=language,
         languages=i18n.NAMES,
         term=term,
+        t=t,
     )
     return env
 

@@ -155,5 +155,5 @@ async def set_language(db: Database, user: WebUser, language: str | None) -> Non
 
 def check_csrf(user: WebUser, submitted: str | None) -> None:
     """Refuse a form whose token is missing or not this session's."""
-    if not submitted or not hmac.compare_digest(submitted, user.csrf):
+    if not submitted or not hmac.compare_digest(submitted.encode(), user.csrf.encode()):
         raise CsrfRefused()

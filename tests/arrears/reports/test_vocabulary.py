@@ -11,7 +11,15 @@ from models.enums import CaseOutcome, CaseStage
 
 REPORTS = Path(__file__).resolve().parents[3] / "arrears" / "reports"
 NAMES = {*AuditAction, *CaseStage, *CaseOutcome}
-PAYLOAD_FIELDS = {"stage", "chapter", "outcome", "arrears_after", "task", "key"}  # JSON keys read
+PAYLOAD_FIELDS = {
+    "stage",
+    "chapter",
+    "outcome",
+    "arrears_after",
+    "delinquent_since",
+    "task",
+    "key",
+}  # JSON keys read
 
 
 def _strings(path: Path) -> list[str]:
