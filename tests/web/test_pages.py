@@ -243,3 +243,13 @@ async def test_an_evaluation_is_decided_with_its_plan_terms_from_the_case_page(
     assert approved.status_code == 303, approved.text
     page = await agent.get(f"/web/cases/{case_id}")
     assert f"/web/cases/{case_id}/tasks/{evaluation.id}" not in page.text  # decided: no longer open
+
+
+async def test_text_from_a_request_is_escaped_on_every_page(sign_in: SignIn, settings: object) -> None:
+    browser = await sign_in("agent")
+    injected = '<img src=x onerror="alert(1)"> 20 % %(x)s'
+    page = await browser.get("/web/sign-in", params={"reason": injected})
+    assert page.status_code == 200
+    assert "<img src=x" not in page.text and "&lt;img src=x" in page.text
+    refused = await browser.get("/web/oidc/callback", params={"error": injected})
+    assert "<img src=x" not in refused.text
