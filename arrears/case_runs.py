@@ -73,7 +73,9 @@ def case_input(
         policy_pack=case.policy_pack,
         currency=case.currency,
         arrears=case.arrears,
-        days_past_due=case.days_past_due_at_open,
+        # counted from the oldest instalment still unpaid: what intake reported for a new case,
+        # where payments moved it for an open case whose run is started again
+        days_past_due=(case.opened_as_of - case.delinquent_since).days,
         as_of=case.opened_as_of,
         exposure=exposure,
         reminder_fee_agreed=reminder_fee_agreed,

@@ -55,3 +55,33 @@ def test_a_payment_covering_the_two_oldest_moves_the_delinquency_to_the_third() 
     paid = apply_payment(partial, payment_id="P-3", amount=D("5000"))
     assert delinquent_since(paid) is None
     assert sum(i.unpaid for i in paid) == 0
+
+
+def test_a_restarted_case_counts_from_where_payments_moved_its_delinquency() -> None:
+    import uuid
+
+    from arrears.case_runs import case_input
+    from models.cases import Case
+    from models.enums import CaseStage, PolicyPack
+
+    row = Case(
+        loan_id=uuid.uuid4(),
+        workflow_id="loan-X",
+        policy_pack=PolicyPack.US_MORTGAGE,
+        stage=CaseStage.EARLY,
+        days_past_due_at_open=70,
+        opened_as_of=date(2027, 3, 16),
+        delinquent_since=date(2027, 3, 5),  # two of three instalments paid since opening
+        arrears=D("1000"),
+        currency="USD",
+    )
+    restarted = case_input(row, "X", installment=D("1000"), due_day=5)
+    assert restarted.days_past_due == 11
+    schedule = due_schedule(
+        arrears=restarted.arrears,
+        installment=D("1000"),
+        days_past_due=restarted.days_past_due,
+        as_of=restarted.as_of,
+        due_day=5,
+    )
+    assert schedule == (Instalment(due=date(2027, 3, 5), amount=D("1000")),)
