@@ -63,6 +63,14 @@ class CaseClosed(Conflict):
     code = "case_closed"
 
 
+class CaseStarting(Conflict):
+    """The case is recorded but its run has not started yet (intake is still starting it, or
+    waits for the loan's previous case to finish): the action may be sent again shortly. A
+    state of the case, not a fault of the server: 409, as for a closed case."""
+
+    code = "case_starting"
+
+
 class ServiceUnavailable(DomainError):
     status_code = 503
     code = "unavailable"

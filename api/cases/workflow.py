@@ -23,7 +23,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import CaseClosed, Conflict, ServiceUnavailable
+from api.errors import CaseClosed, CaseStarting, Conflict, ServiceUnavailable
 from models.cases import Case
 from models.enums import CaseStatus
 from workflows.dto import (
@@ -112,7 +112,7 @@ def _chain(client: Client, case: Case) -> WorkflowHandle[object, object]:
     if case.status is not CaseStatus.OPEN:
         raise _closed(case)
     if case.run_id is None:
-        raise ServiceUnavailable("the case's workflow is still starting; retry in a moment")
+        raise CaseStarting("the case's workflow is still starting; retry in a moment")
     return client.get_workflow_handle(case.workflow_id, first_execution_run_id=case.run_id)
 
 
