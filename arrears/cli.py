@@ -88,7 +88,11 @@ async def _serve_all(endpoints: Endpoints, settings: Settings, mailbox: bool) ->
         token = issue_token(settings, role=Role.ADMIN, subject="dev-admin")
         lines = [
             f"Workbench    http://{settings.api_host}:{settings.api_port}/web"
-            + ("  (sign in: pick a role; team 'default')" if settings.environment != "production" else ""),
+            + (
+                ""
+                if settings.environment == "production"
+                else "  (demo teams: collections-us, -nl, -se, -be)"
+            ),
             f"API docs     http://{settings.api_host}:{settings.api_port}/docs",
             f"Health       http://{settings.api_host}:{settings.api_port}/healthz",
         ]
