@@ -199,7 +199,7 @@ async def state(client: Client, case: Case) -> CaseState | None:
         answer: CaseState = await handle.query(
             Query.STATE.value, result_type=CaseState, rpc_timeout=QUERY_TIMEOUT
         )
-    except (RPCError, WorkflowQueryRejectedError, CaseClosed, ServiceUnavailable, TimeoutError):
+    except (RPCError, WorkflowQueryRejectedError, CaseClosed, CaseStarting, ServiceUnavailable, TimeoutError):
         return None
     except WorkflowFailureError:  # a run that failed or was terminated has no final state to show
         return None
