@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     web_idle_minutes: int = Field(
         default=30, ge=1, le=24 * 60, description="A session ends after this idle time."
     )
+    web_session_hours: int = Field(
+        default=12,
+        ge=1,
+        le=7 * 24,
+        description="A session ends this long after sign-in, however busy: one working day.",
+    )
     web_secret: SecretStr | None = Field(
         default=None,
         description="Signs the sign-in round trip's cookie. Unset: a new one each start (development); "

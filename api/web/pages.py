@@ -53,7 +53,12 @@ SIGN_IN_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.COMPLIANCE, Role.REGULATOR, R
 
 async def web_user(request: Request, db: DatabaseDep, settings: SettingsDep) -> WebUser:
     """The signed-in person; `SignInRequired` (a redirect to sign in) otherwise."""
-    return await sessions.current(db, request, idle=timedelta(minutes=settings.web_idle_minutes))
+    return await sessions.current(
+        db,
+        request,
+        idle=timedelta(minutes=settings.web_idle_minutes),
+        lifetime=timedelta(hours=settings.web_session_hours),
+    )
 
 
 User = Annotated[WebUser, Depends(web_user)]

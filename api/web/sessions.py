@@ -103,9 +103,10 @@ async def start(
     )
 
 
-async def current(db: Database, request: Request, *, idle: timedelta) -> WebUser:
+async def current(db: Database, request: Request, *, idle: timedelta, lifetime: timedelta) -> WebUser:
     """The signed-in person, or `SignInRequired` saying why not. A session idle for longer than
-    `idle` ends there and then."""
+    `idle`, or older than `lifetime` however busy, ends there and then: a stolen cookie kept warm
+    by its thief still dies at the absolute limit."""
     token = request.cookies.get(COOKIE)
     if not token:
         raise SignInRequired(N_("not signed in"))
@@ -116,7 +117,7 @@ async def current(db: Database, request: Request, *, idle: timedelta) -> WebUser
         ).first()
         if row is None or row.ended_at is not None:
             raise SignInRequired(N_("signed out"))
-        expired = now - row.last_seen_at > idle
+        expired = now - row.last_seen_at > idle or now - row.created_at > lifetime
         if expired:
             row.ended_at = now
         elif now - row.last_seen_at > TOUCH_EVERY:

@@ -134,6 +134,26 @@ async def test_an_idle_session_times_out(settings: Settings, db: Database, intak
         assert (await app.get("/web/queue")).status_code == 303  # and it stays ended
 
 
+async def test_a_busy_session_still_ends_a_working_day_after_sign_in(
+    settings: Settings, db: Database, intake: IntakeService
+) -> None:
+    async with _app(settings, db, intake, web_idle_minutes=30, web_session_hours=12) as app:
+        assert (
+            await app.post("/web/sign-in", data={"name": "busy", "role": "agent", "team": "default"})
+        ).status_code == 303
+        async with db.session() as session:  # signed in 13 hours ago, active a minute ago
+            await session.exec(
+                update(WebSession)
+                .where(col(WebSession.subject) == "busy", col(WebSession.ended_at).is_(None))
+                .values(
+                    created_at=utcnow() - timedelta(hours=13), last_seen_at=utcnow() - timedelta(minutes=1)
+                )
+            )
+        ended = await app.get("/web/queue")
+        assert ended.status_code == 303 and "timed+out" in ended.headers["location"]
+        assert (await app.get("/web/queue")).status_code == 303
+
+
 async def test_the_cookie_is_secure_away_from_localhost(
     settings: Settings, db: Database, intake: IntakeService
 ) -> None:
