@@ -1,6 +1,17 @@
 """Imports every table module so that `metadata` is complete (Alembic, tests)."""
 
-from models import audit, borrowers, cases, documents, loans, payments, reports, tasks, web_sessions
+from models import (
+    audit,
+    borrowers,
+    cases,
+    documents,
+    engagement,
+    loans,
+    payments,
+    reports,
+    tasks,
+    web_sessions,
+)
 from models.base import metadata
 
 __all__ = [
@@ -8,6 +19,7 @@ __all__ = [
     "borrowers",
     "cases",
     "documents",
+    "engagement",
     "loans",
     "metadata",
     "payments",
