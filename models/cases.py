@@ -53,4 +53,8 @@ class Case(SQLModel, table=True):
     next_call_at: datetime | None = timestamp(nullable=True, default_now=False)
     next_call_rule: str | None = Field(default=None, max_length=100)
     next_call_reason: str | None = Field(default=None, max_length=300)
+    # the payer segment the case was opened in, and the strategy arm it was assigned to (an
+    # experiment's); both read by the KPIs' filters
+    segment: str | None = Field(default=None, max_length=16)
+    strategy_arm: str | None = Field(default=None, max_length=64, index=True)
     updated_at: datetime = timestamp()
