@@ -1,4 +1,5 @@
-"""engagement_events: what each message achieved, per case and message, with no personal data
+"""engagement_events: what each message achieved, per case and message, with no personal data;
+borrower_access: the borrower page's one-time codes and sessions, one row per message opened
 
 Revision ID: 0017
 Revises: 0013
@@ -57,7 +58,32 @@ def upgrade() -> None:
     # events are facts: the application may record and read them, never change them
     op.execute("REVOKE ALL ON engagement_events FROM arrears_app")
     op.execute("GRANT SELECT, INSERT ON engagement_events TO arrears_app")
+    op.create_table(
+        "borrower_access",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("case_id", sa.Uuid(), nullable=False),
+        sa.Column("message_id", sa.Uuid(), nullable=True),
+        sa.Column("link_key", sa.String(length=64), nullable=False),
+        sa.Column("code_mac", sa.String(length=64), nullable=True),
+        sa.Column("code_channel", sa.String(length=16), nullable=True),
+        sa.Column("code_sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("codes_sent", sa.Integer(), nullable=False),
+        sa.Column("failed_attempts", sa.Integer(), nullable=False),
+        sa.Column("verified_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("session_sha256", sa.String(length=64), nullable=True),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_borrower_access_case_id_cases")),
+        sa.ForeignKeyConstraint(
+            ["message_id"], ["messages.id"], name=op.f("fk_borrower_access_message_id_messages")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_borrower_access")),
+        sa.UniqueConstraint("link_key", name=op.f("uq_borrower_access_link_key")),
+        sa.UniqueConstraint("session_sha256", name=op.f("uq_borrower_access_session_sha256")),
+    )
+    op.create_index(op.f("ix_borrower_access_case_id"), "borrower_access", ["case_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table("borrower_access")
     op.drop_table("engagement_events")
