@@ -20,17 +20,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import segno
+from markupsafe import Markup
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
 from activities import outbox
 from activities import validation_notice as reg_f_notice
 from arrears import documents
+from arrears.borrower_links import Links
 from arrears.channels import Channels, DeliveryError, Email, PermanentDeliveryError, failure, message_id
 from arrears.db import Database
 from models.borrowers import Borrower
@@ -239,7 +243,13 @@ class MessageActivities:
             country=pack.country,
             language=language,
             document=request.document,
-            context=letter_context(request, case, loan, borrower, self.servicer, at) | (extra or {}),
+            context=letter_context(request, case, loan, borrower, self.servicer, at)
+            | {
+                "access": access(
+                    self.channels.links, case_id=request.case_id, key=request.idempotency_key, at=at
+                )
+            }
+            | (extra or {}),
             identifier=request.idempotency_key,
         )
 
@@ -253,7 +263,9 @@ class MessageActivities:
                     to=borrower.email,
                     subject=f"{_title(doc.html)} ({loan.external_id})",
                     html=doc.html,
-                    text=_title(doc.html) + "\n\nThe letter is attached as a PDF.",
+                    text=_title(doc.html)
+                    + "\n\nThe letter is attached as a PDF."
+                    + (f"\n\n{link}" if (link := self._link(request, claim.at)) else ""),
                     message_id=msg.message_id,
                     sent_at=claim.at,
                     attachment=doc.pdf,
@@ -275,10 +287,17 @@ class MessageActivities:
                         "reference": _reference(request),
                     },
                     "country": pack.country,
+                    "link": self._link(request, claim.at),
                 },
             )
             return await self.channels.sms.send(to=borrower.phone, text=text, reference=msg.message_id)
         raise failure("channel_unsupported", permanent=True)
+
+    def _link(self, request: SendRequest, at: datetime) -> str | None:
+        links = self.channels.links
+        if links is None:
+            return None
+        return links.url(case_id=request.case_id, idempotency_key=request.idempotency_key, issued=at)
 
     def all(self) -> list[Callable[..., Awaitable[Any]]]:
         """Every activity of this class, for worker registration."""
@@ -309,6 +328,21 @@ def letter_context(
         "facts": request.facts,
         "issued_on": at.date(),
         "issued_at": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def access(links: Links | None, *, case_id: uuid.UUID, key: str, at: datetime) -> dict[str, Any] | None:
+    """The borrower's way to their page that a document carries: the personal link (e-mail),
+    the short code to type and a QR code of the link (letter); None without links configured."""
+    if links is None:
+        return None
+    url = links.url(case_id=case_id, idempotency_key=key, issued=at)
+    qr = segno.make(url, error="m").svg_inline(scale=2, title="QR")
+    return {
+        "url": url,
+        "start": f"{links.base_url}/me",
+        "code": links.letter_code(case_id=case_id, idempotency_key=key),
+        "qr": Markup(qr),  # noqa: S704 - segno's own SVG of our own URL, no outside text in it
     }
 
 

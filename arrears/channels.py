@@ -21,6 +21,7 @@ from email.utils import format_datetime
 import aiosmtplib
 import httpx
 
+from arrears.borrower_links import Links
 from arrears.settings import Settings
 
 # The closed mapping from a reply to the only text kept about it: by code, else by class.
@@ -260,6 +261,7 @@ class Channels:
     mailer: Mailer | None
     sms: SmsGateway | None
     message_id_domain: str = "arrears.localhost"
+    links: Links | None = None  # the borrower's personal link in every message; unset: none
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Channels:
@@ -283,7 +285,12 @@ class Channels:
             if settings.sms_gateway_url
             else None
         )
-        return cls(mailer=mailer, sms=sms, message_id_domain=settings.message_id_domain)
+        return cls(
+            mailer=mailer,
+            sms=sms,
+            message_id_domain=settings.message_id_domain,
+            links=Links.from_settings(settings),
+        )
 
 
 NO_CHANNELS = Channels(mailer=None, sms=None)

@@ -36,11 +36,49 @@ def _template_root() -> Path:
 TEMPLATE_ROOT = _template_root()
 
 LABELS: dict[str, dict[str, str]] = {
-    "en": {"reference": "Reference", "date": "Date", "loan": "Loan", "page": "Page"},
-    "nl": {"reference": "Kenmerk", "date": "Datum", "loan": "Lening", "page": "Pagina"},
-    "sv": {"reference": "Referens", "date": "Datum", "loan": "Lån", "page": "Sida"},
-    "es": {"reference": "Referencia", "date": "Fecha", "loan": "Préstamo", "page": "Página"},
-    "fr": {"reference": "Référence", "date": "Date", "loan": "Dossier", "page": "Page"},
+    "en": {
+        "reference": "Reference",
+        "date": "Date",
+        "loan": "Loan",
+        "page": "Page",
+        "online": "Pay, promise to pay, ask for a plan or a call back, or dispute, on your own page:",
+        "online_code": "Or go to {start} and enter your code",
+    },
+    "nl": {
+        "reference": "Kenmerk",
+        "date": "Datum",
+        "loan": "Lening",
+        "page": "Pagina",
+        "online": "Betalen, een betaling toezeggen, een regeling of terugbellen vragen, of bezwaar maken, "
+        "op uw eigen pagina:",
+        "online_code": "Of ga naar {start} en vul uw code in",
+    },
+    "sv": {
+        "reference": "Referens",
+        "date": "Datum",
+        "loan": "Lån",
+        "page": "Sida",
+        "online": "Betala, lova att betala, be om en plan eller att bli uppringd, eller bestrid, "
+        "på din egen sida:",
+        "online_code": "Eller gå till {start} och ange din kod",
+    },
+    "es": {
+        "reference": "Referencia",
+        "date": "Fecha",
+        "loan": "Préstamo",
+        "page": "Página",
+        "online": "Pague, prometa un pago, pida un plan o que le llamemos, o dispute la deuda, en su página:",
+        "online_code": "O vaya a {start} e introduzca su código",
+    },
+    "fr": {
+        "reference": "Référence",
+        "date": "Date",
+        "loan": "Dossier",
+        "page": "Page",
+        "online": "Payez, promettez un paiement, demandez un plan ou un rappel, ou contestez, "
+        "sur votre page :",
+        "online_code": "Ou allez sur {start} et saisissez votre code",
+    },
 }
 
 

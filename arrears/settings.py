@@ -124,6 +124,21 @@ class Settings(BaseSettings):
     )
     webhook_tolerance_seconds: int = Field(default=300, ge=1, description="Oldest signature timestamp taken.")
 
+    # the borrower page (/me): personal links in messages, one-time codes, the payment provider
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where borrowers reach the app: the start of the links in messages and letters.",
+    )
+    borrower_link_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs borrowers' links, letter codes and one-time codes. Unset: a key derived "
+        "from PAYMENTS_WEBHOOK_SECRET (so production already refuses the development one).",
+    )
+    borrower_link_days: int = Field(default=30, ge=1, le=90, description="How long a message's link opens.")
+    payment_provider_url: str | None = Field(
+        default=None, description="The payment provider's checkout API; unset: the page offers no pay-now."
+    )
+
     # messages
     smtp_host: str | None = Field(
         default=None, description="Unset: e-mail goes as a letter (`arrears run` starts a local sink)."

@@ -43,6 +43,12 @@ class ContactRecord(Staff):
     at: BoundedDateTime | None = Field(default=None, description="when the call was made; default now")
 
 
+class CallbackRequest(Staff):
+    """The borrower asks to be called back at a time (aware): a task for staff."""
+
+    at: BoundedDateTime
+
+
 class PromiseToPay(Staff):
     amount: PositiveMoney
     due: BoundedDate

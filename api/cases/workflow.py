@@ -26,6 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.errors import CaseClosed, CaseStarting, Conflict, ServiceUnavailable
 from models.cases import Case
 from models.enums import CaseStatus
+from workflows.commands import CallbackRequest
 from workflows.dto import (
     Appeal,
     BankruptcyFiling,
@@ -64,6 +65,7 @@ class Update(StrEnum):
     RECORD_PAYMENT_CHANGE = "record_payment_change"
     RECORD_POST_PETITION_FEE = "record_post_petition_fee"
     SET_HOLD = "set_hold"
+    REQUEST_CALLBACK = "request_callback"
     COMPLETE_TASK = "complete_task"
     CLOSE_CASE = "close_case"
 
@@ -93,6 +95,7 @@ COMMANDS: dict[Update, type[Staff]] = {
     Update.RECORD_PAYMENT_CHANGE: PaymentChange,
     Update.RECORD_POST_PETITION_FEE: PostPetitionFee,
     Update.SET_HOLD: HoldChange,
+    Update.REQUEST_CALLBACK: CallbackRequest,
     Update.COMPLETE_TASK: TaskDecision,
     Update.CLOSE_CASE: CloseRequest,
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,9 @@ from jinja2 import UndefinedError
 from jinja2.exceptions import SecurityError
 from pypdf import PdfReader
 
+from activities.messages import access
 from arrears import documents
+from arrears.borrower_links import Links
 from models.enums import PolicyPack
 from policies import get_pack
 
@@ -48,6 +50,18 @@ SENT_BY_PACK = {
         "enforcement_notice",
     },
 }  # fmt: skip
+
+
+# the borrower's link, code and QR code every letter carries, under a fixed key
+LINKS = Links(
+    key=b"letter-snapshots".ljust(32, b"-"), base_url="https://servicer.example", lifetime=timedelta(30)
+)
+ACCESS = access(
+    LINKS,
+    case_id=uuid.UUID("3f2a9c1b-5d2e-4c1a-9b7e-0c4d2a1f9e01"),
+    key="case:reminder.1:0",
+    at=datetime(2026, 11, 23, 9, tzinfo=UTC),
+)
 
 
 def context(**facts: str) -> dict[str, Any]:
@@ -87,6 +101,7 @@ def context(**facts: str) -> dict[str, Any]:
         | facts,
         "issued_on": date(2026, 11, 23),
         "issued_at": "2026-11-23T09:00:00Z",
+        "access": ACCESS,
         # what the render activity reads from the records for the Reg F validation notice
         "validation": {
             "itemization_date": date(2026, 11, 20),

@@ -22,6 +22,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from models.enums import CaseStage
     from policies.delinquency import due_schedule
+    from workflows.commands import CallbackRequest
     from workflows.dto import (
         Appeal,
         BankruptcyFiling,
@@ -45,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.case.bankruptcy import Bankruptcy
+from workflows.case.callbacks import Callbacks
 from workflows.case.closing import Closing
 from workflows.case.context import Case, Transition
 from workflows.case.effects import Effects, cancelled, observe
@@ -75,6 +77,7 @@ class CaseWorkflow:
         self._bankruptcy = Bankruptcy(c, fx, tasks)
         self._enforcement = Enforcement(c, fx, tasks, holds)
         self._closing = Closing(c, fx, tasks)
+        self._callbacks = Callbacks(c, fx, tasks)
 
     # ------------------------------------------------------------------ main loop
     @workflow.run
@@ -300,6 +303,15 @@ class CaseWorkflow:
     @set_hold.validator
     def _validate_hold(self, change: HoldChange) -> None:
         self._holds.validate(change)
+
+    @workflow.update(name="request_callback")
+    async def request_callback(self, request: CallbackRequest) -> str:
+        """The borrower asks to be called back: a task for staff, not a call."""
+        return await self._callbacks.request(request)
+
+    @request_callback.validator
+    def _validate_callback(self, request: CallbackRequest) -> None:
+        self._callbacks.validate(request)
 
     @workflow.update(name="complete_task")
     async def complete_task(self, decision: TaskDecision) -> str:
