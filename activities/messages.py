@@ -237,6 +237,7 @@ class MessageActivities:
     ) -> documents.Rendered:
         pack = get_pack(loan.policy_pack)
         language = _language(pack.name.value, request.document, borrower.language, pack.languages)
+        links = self.channels.links if offers_page(request) else None
         return await asyncio.to_thread(
             documents.render,
             pack=pack.name.value,
@@ -244,11 +245,7 @@ class MessageActivities:
             language=language,
             document=request.document,
             context=letter_context(request, case, loan, borrower, self.servicer, at)
-            | {
-                "access": access(
-                    self.channels.links, case_id=request.case_id, key=request.idempotency_key, at=at
-                )
-            }
+            | {"access": access(links, case_id=request.case_id, key=request.idempotency_key, at=at)}
             | (extra or {}),
             identifier=request.idempotency_key,
         )
@@ -295,7 +292,7 @@ class MessageActivities:
 
     def _link(self, request: SendRequest, at: datetime) -> str | None:
         links = self.channels.links
-        if links is None:
+        if links is None or not offers_page(request):
             return None
         return links.url(case_id=request.case_id, idempotency_key=request.idempotency_key, issued=at)
 
@@ -329,6 +326,13 @@ def letter_context(
         "issued_on": at.date(),
         "issued_at": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+
+
+def offers_page(request: SendRequest) -> bool:
+    """Whether a document may point to the borrower's page, whose options are collection: only a
+    collection message sent to the borrower, never a court filing, a stay-safe notice or an
+    agreement (a modified notice during a bankruptcy carries no collection language)."""
+    return request.collection and request.channel is not None and "stay" not in request.holds
 
 
 def access(links: Links | None, *, case_id: uuid.UUID, key: str, at: datetime) -> dict[str, Any] | None:
