@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -221,10 +221,19 @@ class Pack(ABC):
         return None
 
     def recurring_obligations(
-        self, *, delinquent_since: date, opened_on: date, resume_on: date | None = None
+        self,
+        *,
+        delinquent_since: date,
+        opened_on: date,
+        resume_on: date | None = None,
+        due_dates: Sequence[date] | None = None,
+        discharged: bool = False,
     ) -> list[Step]:
         """Obligations that repeat while delinquent (US early intervention); none by default.
-        `resume_on`: where they resume after a bankruptcy case, if the pack's law says so."""
+        `resume_on`: where they resume after a bankruptcy case, if the pack's law says so;
+        `due_dates`: the payment due dates from `delinquent_since` on, which key the steps (without
+        them, steps are numbered from the start, as runs planned them before); `discharged`: the
+        borrower's personal liability was discharged in that bankruptcy case."""
         return []
 
     def bankruptcy_early_intervention(
@@ -242,7 +251,9 @@ class Pack(ABC):
         goes out); None where the pack has no early intervention."""
         return None
 
-    def early_intervention_resumes_on(self, *, delinquent_since: date, case_ended: date) -> date | None:
+    def early_intervention_resumes_on(
+        self, *, delinquent_since: date, case_ended: date, due_dates: Sequence[date] | None = None
+    ) -> date | None:
         """The day early intervention resumes after a bankruptcy case, where the pack has it."""
         return None
 

@@ -105,6 +105,12 @@ def apply_payment(
     return tuple(after)
 
 
+def due_dates(since: date, *, due_day: int, count: int) -> tuple[date, ...]:
+    """`count` payment due dates from `since` on, one a month on the loan's due day (clamped to the
+    month's end): the dates a schedule built by `due_schedule` falls due on, and those after it."""
+    return (since, *(_monthly(since, due_day, k) for k in range(1, count)))
+
+
 def delinquent_since(schedule: Sequence[Instalment]) -> date | None:
     """The due date of the oldest instalment still unpaid; None when every one is paid."""
     return next((i.due for i in schedule if i.unpaid > 0), None)

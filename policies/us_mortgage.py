@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -94,11 +94,24 @@ class UsMortgage(Pack):
         ]
 
     def recurring_obligations(
-        self, *, delinquent_since: date, opened_on: date, resume_on: date | None = None
+        self,
+        *,
+        delinquent_since: date,
+        opened_on: date,
+        resume_on: date | None = None,
+        due_dates: Sequence[date] | None = None,
+        discharged: bool = False,
     ) -> list[Step]:
         """Reg F validation notice and personnel assignment at opening; live contact within 36
         days of each missed due date; the written early-intervention notice every 180 days.
-        `resume_on`: after a bankruptcy case, only from that due date on (12 CFR 1024.39(c)(2))."""
+        `resume_on`: after a bankruptcy case, only from that due date on (12 CFR 1024.39(c)(2)).
+
+        With `due_dates` (the payment due dates from `delinquent_since` on), a live contact is
+        keyed by its due date and a written notice by the delinquency's start and its number, so
+        that a payment which moves the start (12 CFR 1024.31) plans again from the new start: a
+        due date keeps its key, done or not, and the notices of the new start are new steps that
+        keep the 180 days from the last one sent (1024.39(b)(2)). Without them, as runs planned
+        before: numbered from the start, every 30 days."""
         steps: list[Step] = [
             Step(
                 key="reg_f.validation_notice",
@@ -122,11 +135,16 @@ class UsMortgage(Pack):
                 collection=False,
             ),
         ]
-        for k in range(24):  # two years of monthly due dates; continue-as-new carries the rest
-            due_date = delinquent_since + timedelta(days=30 * k)
+        # two years of due dates; continue-as-new carries the rest
+        dues = (
+            [(d.isoformat(), d) for d in due_dates[:24]]
+            if due_dates is not None
+            else [(str(k), delinquent_since + timedelta(days=30 * k)) for k in range(24)]
+        )
+        for name, due_date in dues:
             steps.append(
                 Step(
-                    key=f"early_intervention.live_contact.{k}",
+                    key=f"early_intervention.live_contact.{name}",
                     day=due_date,
                     kind=StepKind.TASK,
                     rule=R["live_contact"],
@@ -137,11 +155,12 @@ class UsMortgage(Pack):
                 )
             )
         if resume_on is not None:
-            return sorted(self._resumed(steps, resume_on), key=lambda s: s.day)
+            return sorted(self._resumed(steps, resume_on, discharged=discharged), key=lambda s: s.day)
+        prefix = "" if due_dates is None else f"{delinquent_since.isoformat()}."
         for k in range(5):
             steps.append(
                 Step(
-                    key=f"early_intervention.written_notice.{k}",
+                    key=f"early_intervention.written_notice.{prefix}{k}",
                     day=delinquent_since + timedelta(days=self.written_notice_day + self.notice_gap_days * k),
                     kind=StepKind.MESSAGE,
                     rule=R["written_notice"],
@@ -153,9 +172,11 @@ class UsMortgage(Pack):
             )
         return sorted(steps, key=lambda s: s.day)
 
-    def _resumed(self, steps: list[Step], resume_on: date) -> list[Step]:
+    def _resumed(self, steps: list[Step], resume_on: date, *, discharged: bool = False) -> list[Step]:
         """After a bankruptcy case: live contact for the due dates from `resume_on`, and the
-        written notice by the 45th day after it, then every 180 days (12 CFR 1024.39(c)(2))."""
+        written notice by the 45th day after it, then every 180 days (12 CFR 1024.39(c)(2)).
+        After a discharge the notice goes without a request for payment: the servicer may not
+        communicate in a way bankruptcy law forbids ((c)(2); 11 U.S.C. 524(a)(2))."""
         kept = [s for s in steps if s.task_kind != "live_contact" or s.day >= resume_on]
         return kept + [
             Step(
@@ -164,7 +185,10 @@ class UsMortgage(Pack):
                 kind=StepKind.MESSAGE,
                 rule=R["ei_resumed"],
                 channel=Channel.LETTER,
-                document="early_intervention_notice",
+                document="early_intervention_notice_bankruptcy"
+                if discharged
+                else "early_intervention_notice",
+                collection=not discharged,
                 series=f"written_notice.{resume_on.isoformat()}",
                 min_gap_days=self.notice_gap_days,
             )
@@ -267,9 +291,14 @@ class UsMortgage(Pack):
             f"payment, due by {(filed_on + timedelta(days=45)).isoformat()}",
         )
 
-    def early_intervention_resumes_on(self, *, delinquent_since: date, case_ended: date) -> date | None:
+    def early_intervention_resumes_on(
+        self, *, delinquent_since: date, case_ended: date, due_dates: Sequence[date] | None = None
+    ) -> date | None:
         """12 CFR 1024.39(c)(2): live contact and the written notice resume after the next payment
-        due date that follows the dismissal, closing or discharge of the bankruptcy case."""
+        due date that follows the dismissal, closing or discharge of the bankruptcy case: one of
+        `due_dates` where given, else counted in 30-day steps as runs did before."""
+        if due_dates is not None:
+            return next((d for d in due_dates if d > case_ended), None)
         missed = (case_ended - delinquent_since).days // 30 + 1
         return delinquent_since + timedelta(days=30 * missed)
 

@@ -223,6 +223,12 @@ async def payment_covers_the_oldest_instalments(case: Any) -> None:
     await _later(case, 40)
 
 
+async def early_intervention_after_a_moved_start(case: Any) -> None:
+    """The oldest instalment paid: live contacts and the written notice planned from the new start."""
+    await case.pay("1000.00")
+    await _later(case, 45)
+
+
 async def calls_and_a_conversation(case: Any) -> None:
     """Staff calls counted per debt, one conversation, and a call from the borrower."""
     for outcome in ("no_answer", "left_message", "reached"):
@@ -268,6 +274,12 @@ SCENARIOS: dict[str, tuple[str, int, dict[str, Any], Play]] = {
         payment_covers_the_oldest_instalments,
     ),
     "us_calls_and_a_conversation": ("us_mortgage", 10, {}, calls_and_a_conversation),
+    "us_early_intervention_after_a_moved_start": (
+        "us_mortgage",
+        35,
+        {"arrears": "2000.00", "installment": "1000.00", "due_day": "oldest"},
+        early_intervention_after_a_moved_start,
+    ),
     "be_invoice_early_stage": ("be_consumer", 1, {"product": "energy_invoice"}, early_stage),
     "be_credit_formal_notice": (
         "be_consumer",

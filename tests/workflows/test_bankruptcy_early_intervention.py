@@ -3,8 +3,10 @@ walked on the time-skipping server."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Literal
 
+from policies.delinquency import due_dates
 from workflows.dto import BankruptcyFiling, BankruptcyResolution
 
 COURT_CASE = "26-30003"
@@ -57,7 +59,8 @@ async def test_chapter_7_or_a_surrendering_plan_exempts_the_notice(open_case: An
 
 
 async def test_after_dismissal_early_intervention_resumes_from_the_next_due_date(open_case: Any) -> None:
-    case = await open_case(days_past_due=10)
+    case = await open_case(days_past_due=10, due_day="oldest")
+    dues = due_dates(case.delinquent_since, due_day=case.delinquent_since.day, count=4)
     await _file(case, 13)
     await case.to(case.day(50))
     resolution = BankruptcyResolution(
@@ -66,14 +69,15 @@ async def test_after_dismissal_early_intervention_resumes_from_the_next_due_date
     await case.handle.execute_update("resolve_bankruptcy", resolution, result_type=str)
     await case.settle()
     state = await case.state()
-    # the next due date after the dismissal is day 60: its live contact is due by day 96
+    # the next payment due date after the dismissal (day 50): its live contact is due 36 days on
+    following = next(d for d in dues if d > case.day(50))
     assert [t.due for t in state.open_tasks if t.kind == "live_contact"] == []
-    await case.to(case.day(60))
+    await case.to(following)
     state = await case.state()
-    assert [t.due for t in state.open_tasks if t.kind == "live_contact"] == [case.day(96)]
-    await case.to(case.day(99))
+    assert [t.due for t in state.open_tasks if t.kind == "live_contact"] == [following + timedelta(days=36)]
+    await case.to(following + timedelta(days=39))
     assert await case.fired_on("early_intervention.resumed.") == []
-    await case.to(case.day(100))
-    assert await case.fired_on("early_intervention.resumed.") == [case.day(100)]
+    await case.to(following + timedelta(days=40))
+    assert await case.fired_on("early_intervention.resumed.") == [following + timedelta(days=40)]
     resumed = (await case.actions("early_intervention.resumed."))[0]
     assert resumed.citation == "12 CFR 1024.39(c)(2)"

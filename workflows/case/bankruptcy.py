@@ -28,7 +28,12 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.case.context import Case, Transition
 from workflows.case.effects import Effects, observe
-from workflows.case.patches import BANKRUPTCY_EARLY_INTERVENTION_PATCH, DOCUMENTS_PATCH, STAY_CHAPTER_PATCH
+from workflows.case.patches import (
+    BANKRUPTCY_EARLY_INTERVENTION_PATCH,
+    DOCUMENTS_PATCH,
+    EI_BY_DUE_DATE_PATCH,
+    STAY_CHAPTER_PATCH,
+)
 from workflows.case.tasks import Tasks
 
 
@@ -82,7 +87,9 @@ class Bankruptcy:
         stay.resolution = resolution
         if notice is not None and resolution == "dismissal":
             c.m.early_intervention_resumes_on = c.pack.early_intervention_resumes_on(
-                delinquent_since=c.delinquent_since(), case_ended=c.today()
+                delinquent_since=c.delinquent_since(),
+                case_ended=c.today(),
+                due_dates=c.due_dates(until=c.today()) if workflow.patched(EI_BY_DUE_DATE_PATCH) else None,
             )
         self._close_stay()
         if resolution == "discharge":

@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from models.enums import CaseOutcome, CaseStage
     from policies import Pack, Rule, Step, get_pack
-    from policies.delinquency import days_past_due, delinquent_since
+    from policies.delinquency import days_past_due, delinquent_since, due_dates
     from workflows import search
     from workflows.dto import CaseInput, CaseMemory, Hold, PaymentSignal, ScheduledAction, TaskDecision
 
@@ -83,6 +83,15 @@ class Case:
         if self.m.schedule:
             return delinquent_since(self.m.schedule) or self.m.schedule[-1].due
         return self.inp.as_of - timedelta(days=self.inp.days_past_due)
+
+    def due_dates(self, *, until: date | None = None) -> tuple[date, ...]:
+        """The payment due dates from the delinquency's start on (the schedule's, then one a month
+        on the loan's due day): two years of them, or up to the first after `until`."""
+        schedule = self.m.schedule or []
+        since = self.delinquent_since()
+        day = self.inp.due_day or (schedule[0].due.day if schedule else since.day)
+        months = 24 if until is None else max(24, (until - since).days // 28 + 2)
+        return due_dates(since, due_day=day, count=months)
 
     def days_past_due(self) -> int:
         if self.m.schedule is not None:

@@ -48,3 +48,7 @@ REG_F_CALLS_PATCH = "reg-f-call-frequency"
 # Early intervention in bankruptcy (12 CFR 1024.39(c)): the modified written notice during a
 # chapter 12 or 13 stay, and the obligations resumed after the next due date once it is dismissed.
 BANKRUPTCY_EARLY_INTERVENTION_PATCH = "early-intervention-in-bankruptcy"
+# US early intervention keyed by due date (12 CFR 1024.39(a), (b)): a live contact by its payment due
+# date, a written notice by the delinquency's start, planned again when a payment moves the start.
+# Runs without the marker number them from the start and plan them once per stage.
+EI_BY_DUE_DATE_PATCH = "early-intervention-by-due-date"

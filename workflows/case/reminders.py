@@ -3,8 +3,9 @@ recurring duties (US early intervention) that run beside the open stages."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from temporalio import workflow
@@ -28,6 +29,7 @@ from workflows.case.effects import Effects
 from workflows.case.patches import (
     AT_OPENING_PATCH,
     CCD2_ASSESSMENT_PATCH,
+    EI_BY_DUE_DATE_PATCH,
     NL_LETTER_RECEIPT_PATCH,
     REG_F_CALLS_PATCH,
     REMINDER_FEE_PATCH,
@@ -35,6 +37,8 @@ from workflows.case.patches import (
 from workflows.case.tasks import Tasks
 
 _AT_OPENING = ("reg_f.", "continuity_of_contact.")
+_NUMBERED_LIVE_CONTACT = re.compile(r"early_intervention\.live_contact\.\d+")
+_HALF_MONTH = timedelta(days=15)
 CLOCK_SKEW = timedelta(minutes=5)  # a call's time may run this far ahead of the workflow's clock
 
 
@@ -138,17 +142,84 @@ class Reminders:
         """Recurring duties (US early intervention) that run beside the early, loss-mitigation
         and enforcement stages, never during a stay or forbearance."""
         c = self.c
+        if not workflow.patched(EI_BY_DUE_DATE_PATCH):
+            await self._obligations_planned_once()
+            return
+        while True:
+            since = c.delinquent_since()
+
+            def moved() -> bool:
+                return c.delinquent_since() != since  # noqa: B023 (read before the next loop)
+
+            plan = self._by_day(
+                [s for s in self._obligations(due_dates=c.due_dates()) if not self._legacy_done(s)]
+            )
+            if not plan:
+                await workflow.wait_condition(moved)
+                continue
+            day, step = plan[0]
+            if await c.sleep_until(day, moved):
+                continue  # a payment covered the oldest instalments: plan again from the new start
+            await self._take(step)
+
+    def _obligations(self, *, due_dates: tuple[date, ...] | None) -> list[Step]:
+        c = self.c
         # Cases opened before the validation notice and personnel assignment existed skip them.
         at_opening = c.patched(AT_OPENING_PATCH)
-        steps = [
+        return [
             s
             for s in c.pack.recurring_obligations(
                 delinquent_since=c.delinquent_since(),
                 opened_on=c.inp.as_of,
                 resume_on=c.m.early_intervention_resumes_on,
+                due_dates=due_dates,
             )
             if s.key not in c.m.done and (at_opening or not s.key.startswith(_AT_OPENING))
         ]
+
+    def _by_day(self, steps: list[Step]) -> list[tuple[date, Step]]:
+        """The steps still to take, on the day each may be taken, earliest first: a contact whose
+        window has closed is dropped, a notice waits out its series' gap since the last one, and
+        of a series' notices already due only the newest goes."""
+        c = self.c
+        today, planned = c.today(), []
+        for i, step in enumerate(steps):
+            if step.kind is StepKind.TASK and step.sla_due is not None and step.sla_due < today:
+                continue
+            day = step.day
+            if step.series is not None:
+                if any(s.series == step.series and s.day <= today for s in steps[i + 1 :]):
+                    continue
+                last = c.m.series_last.get(step.series)
+                if last is not None:
+                    day = max(day, last + timedelta(days=step.min_gap_days))
+            planned.append((day, step))
+        return sorted(planned, key=lambda p: p[0])
+
+    def _legacy_done(self, step: Step) -> bool:
+        """A live contact a run took under a numbered key before it keyed them by due date: the
+        task's SLA tells its due date, which covers the due date within half a month of it."""
+        if step.task_kind != "live_contact" or step.sla_due is None:
+            return False
+        offset = step.sla_due - step.day
+        return any(
+            _NUMBERED_LIVE_CONTACT.fullmatch(key) is not None
+            and abs(view.due - offset - step.day) <= _HALF_MONTH
+            for key, view in self.c.m.tasks.items()
+        )
+
+    async def _take(self, step: Step) -> None:
+        c = self.c
+        if step.kind is StepKind.TASK and step.task_kind and step.sla_due:
+            await self.tasks.task(step.key, step.task_kind, step.rule, step.sla_due, wait=False)
+            c.m.done[step.key] = c.today()
+        else:
+            await self.fx.do(step)
+
+    async def _obligations_planned_once(self) -> None:
+        """As runs without the due-date patch take them: planned once, numbered from the start."""
+        c = self.c
+        steps = self._obligations(due_dates=None)
         for i, step in enumerate(steps):
             day = step.day
             if step.kind is StepKind.TASK and step.sla_due is not None and step.sla_due < c.today():
@@ -161,11 +232,7 @@ class Reminders:
                 if last is not None:
                     day = max(day, last + timedelta(days=step.min_gap_days))
             await c.sleep_until(day, lambda: False)
-            if step.kind is StepKind.TASK and step.task_kind and step.sla_due:
-                await self.tasks.task(step.key, step.task_kind, step.rule, step.sla_due, wait=False)
-                c.m.done[step.key] = c.today()
-            else:
-                await self.fx.do(step)
+            await self._take(step)
 
     # ------------------------------------------------------------------ updates
     async def record_contact(self, contact: ContactRecord) -> str:

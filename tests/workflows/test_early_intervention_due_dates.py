@@ -1,0 +1,104 @@
+"""US early intervention keyed by payment due date, walked on the time-skipping server: a payment
+that covers the oldest instalments moves the delinquency's start (12 CFR 1024.31), and the live
+contacts (12 CFR 1024.39(a)) and written notices (1024.39(b)) are planned again from the new start,
+none skipped and none doubled."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+from typing import Any
+
+from policies.delinquency import due_dates
+from workflows.case import CaseWorkflow
+
+LIVE_CONTACT = "early_intervention.live_contact."
+NOTICE = "early_intervention.written_notice."
+
+
+def _on_a_due_day(today: date, around: int) -> int:
+    """Days past due near `around` whose oldest due date falls on a day every month has."""
+    return next(d for d in range(around, around + 4) if (today - timedelta(days=d)).day <= 28)
+
+
+async def _open(open_case: Any, time_env: Any, around: int, instalments: int) -> tuple[Any, tuple[date, ...]]:
+    today = (await time_env.get_current_time()).date()
+    dpd = _on_a_due_day(today, around)
+    oldest = today - timedelta(days=dpd)
+    case = await open_case(
+        days_past_due=dpd,
+        arrears=f"{1000 * instalments}.00",
+        installment="1000.00",
+        due_day=oldest.day,
+    )
+    dues = due_dates(oldest, due_day=oldest.day, count=8)
+    assert [i.due for i in (await case.state()).schedule] == list(dues[:instalments])
+    return case, dues
+
+
+async def _live_contacts(case: Any) -> dict[str, date]:
+    """Every live-contact task the case created (open, escalated or done), by key: its due date."""
+    memory = await case.handle.query(CaseWorkflow.memory)
+    return {key: task.due for key, task in memory.tasks.items() if task.kind == "live_contact"}
+
+
+async def test_a_moved_start_plans_the_next_live_contact_and_notice_from_it(
+    open_case: Any, time_env: Any
+) -> None:
+    case, dues = await _open(open_case, time_env, 35, instalments=2)
+    d0, d1, d2 = dues[0], dues[1], dues[2]
+    # at opening: the live contacts for the two due dates past, each due 36 days after its date
+    opened = await case.state()
+    assert sorted(t.due for t in opened.open_tasks if t.kind == "live_contact") == [
+        d0 + timedelta(days=36),
+        d1 + timedelta(days=36),
+    ]
+
+    await case.pay("1000.00", external_id="P-oldest")  # covers the oldest: the start moves to d1
+    assert (await case.state()).delinquent_since == d1
+
+    # the notice counted from the old start (day 40 after d0) does not go out
+    await case.to(d0 + timedelta(days=41))
+    assert await case.fired_on(NOTICE) == []
+    # the next due date's live contact opens on it, due 36 days later, and once
+    await case.to(d2 - timedelta(days=1), hour=23)
+    assert d2 + timedelta(days=36) not in (await _live_contacts(case)).values()
+    await case.to(d2, hour=1)
+    contacts = await _live_contacts(case)
+    assert sorted(contacts.values()) == [d + timedelta(days=36) for d in (d0, d1, d2)]
+    assert contacts[f"{LIVE_CONTACT}{d2.isoformat()}"] == d2 + timedelta(days=36)
+    # the written notice: by day 45 counted from the new start (sent on day 40)
+    await case.to(d1 + timedelta(days=39), hour=23)
+    assert await case.fired_on(NOTICE) == []
+    await case.to(d1 + timedelta(days=40), hour=1)
+    assert await case.fired_on(NOTICE) == [d1 + timedelta(days=40)]
+    notice = (await case.actions(NOTICE))[0]
+    assert notice.key == f"{NOTICE}{d1.isoformat()}.0" and notice.citation == "12 CFR 1024.39(b)"
+
+
+async def test_a_moved_start_after_a_notice_keeps_180_days_and_skips_no_due_date(
+    open_case: Any, time_env: Any
+) -> None:
+    case, dues = await _open(open_case, time_env, 70, instalments=3)
+    opened = await case.today()
+    d2, d3, d4 = dues[2], dues[3], dues[4]
+    # opened past day 45: the written notice goes at once
+    assert await case.fired_on(NOTICE) == [opened]
+
+    await case.pay("2000.00", external_id="P-two-oldest")  # the start moves to the third due date
+    assert (await case.state()).delinquent_since == d2
+
+    await case.to(d2 + timedelta(days=41))  # day 45 counted from the new start
+    assert await case.fired_on(NOTICE) == [opened]
+    await case.to(d4, hour=1)
+    contacts = await _live_contacts(case)
+    # d2's contact was taken at opening; d3 and d4 follow on their days: none skipped, none twice
+    assert contacts == {f"{LIVE_CONTACT}{d.isoformat()}": d + timedelta(days=36) for d in (d2, d3, d4)}, (
+        contacts
+    )
+    assert not [k for k, n in Counter(a.key for a in (await case.state()).actions).items() if n > 1]
+    # the notice for the new start waits out 180 days from the one sent (1024.39(b)(2))
+    await case.to(opened + timedelta(days=179), hour=23)
+    assert await case.fired_on(NOTICE) == [opened]
+    await case.to(opened + timedelta(days=180), hour=1)
+    assert await case.fired_on(NOTICE) == [opened, opened + timedelta(days=180)]
