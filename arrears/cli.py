@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from arrears import audit, cli_audit, demo
+from arrears import audit, cli_audit, cli_simulate, demo
 from arrears.auth import issue_token
 from arrears.db import one_off_session
 from arrears.delinquency_rows import read_file
@@ -30,6 +30,7 @@ app = typer.Typer(
     help="Arrears: default-management case system.", no_args_is_help=True, pretty_exceptions_show_locals=False
 )
 app.add_typer(cli_audit.app, name="audit")
+app.add_typer(cli_simulate.app, name="simulate")
 report_app = typer.Typer(help="Regulator and investor reports.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
 console = Console()
@@ -79,6 +80,9 @@ async def _serve_all(endpoints: Endpoints, settings: Settings, mailbox: bool) ->
         if settings.demo_data and await demo.is_empty(svc.db):
             result = await demo.load(svc.intake, datetime.now(UTC).date())
             console.print(f"[green]demo portfolio loaded:[/] {result.opened} cases opened")
+            if settings.demo_portfolio_loans:
+                made = await cli_simulate.demo_portfolio(svc.db, settings)
+                console.print(f"[green]synthetic portfolio loaded:[/] {made.loans:,} loans")
         restarted = await svc.intake.start_missing_workflows()
         if restarted:
             console.print(f"started {restarted} case workflow(s) that intake had left unstarted")

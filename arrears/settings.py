@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -187,6 +188,22 @@ class Settings(BaseSettings):
     audit_sequencer_batch: int = Field(default=2000, ge=1, description="Events integrated per transaction.")
 
     demo_data: bool = Field(default=True, description="Load the demo portfolio into an empty database.")
+    demo_portfolio_loans: int = Field(
+        default=0,
+        ge=0,
+        le=1_000_000,
+        description="Beside the 16 hand-made demo cases, a synthetic portfolio of this many loans "
+        "(as `arrears simulate portfolio` writes it); 0: none.",
+    )
+    demo_portfolio_months: int = Field(
+        default=12, ge=1, le=120, description="Months of the synthetic history."
+    )
+    demo_portfolio_seed: int = Field(default=1, ge=0, description="The synthetic portfolio's seed.")
+    collection_costs: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description='Cost of one item for the KPI cost per unit collected, by channel ("email", "sms", '
+        '"letter", "call") or by pack and channel ("us_mortgage:call"), as JSON; empty: not computed.',
+    )
     close_requires_approval: bool = Field(
         default=False, description="Four eyes: a supervisor's close waits for a second supervisor's approval."
     )

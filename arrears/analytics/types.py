@@ -194,3 +194,23 @@ class Funnel:
 
     def count(self, stage: FunnelStage) -> int:
         return next(s.messages for s in self.stages if s.stage == stage)
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    """Every KPI over one range and one set of filters: what the dashboard draws."""
+
+    start: date
+    end: date
+    filters: KpiFilters
+    flows: list[FlowMatrix]
+    series: list[KpiSeries]
+    worse_flows: list[KpiSeries]
+    timeliness: list[KpiSeries]
+    funnel: list[Funnel]
+    cost_per_unit: KpiSeries | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: KpiName) -> KpiSeries:
+        """The series of a single-series KPI."""
+        return next(s for s in self.series if s.name == name)
