@@ -33,13 +33,14 @@ from temporalio import activity
 
 from activities import outbox
 from activities import validation_notice as reg_f_notice
-from arrears import documents
+from arrears import documents, engagement
 from arrears.borrower_links import Links
 from arrears.channels import Channels, DeliveryError, Email, PermanentDeliveryError, failure, message_id
 from arrears.db import Database
 from models.borrowers import Borrower
 from models.cases import Case
 from models.documents import Document, Message
+from models.engagement import EngagementKind
 from models.enums import Channel, MessageStatus
 from models.loans import Loan
 from policies import contact, get_pack
@@ -100,10 +101,20 @@ class MessageActivities:
             case, loan, borrower = await outbox.case_rows(session, request.case_id)
             stored = await outbox.find_document(session, request.idempotency_key)
             extra: dict[str, Any] = {}
-            if not stored and request.document == VALIDATION_NOTICE:
-                extra["validation"] = await reg_f_notice.facts(
-                    session, case=case, loan=loan, fees=request.fees, servicer=self.servicer, at=at
-                )
+            if request.document == VALIDATION_NOTICE:
+                # one end date for the letter and the step's record, the same on every retry
+                end = reg_f_notice.period_end(_first_time())
+                request = reg_f_notice.stamped(request, end=end, opened_on=case.opened_as_of)
+                if not stored:
+                    extra["validation"] = await reg_f_notice.facts(
+                        session,
+                        case=case,
+                        loan=loan,
+                        fees=request.fees,
+                        servicer=self.servicer,
+                        at=at,
+                        end=end,
+                    )
         # the PDF is rendered with no transaction open
         rendered = None if stored else await self._render(request, case, loan, borrower, at, extra)
         while True:
@@ -123,6 +134,16 @@ class MessageActivities:
                 else:
                     msg.status, msg.gateway_reference, msg.sent_at = MessageStatus.SENT, delivered, intent.at
                 msg.claimed_by = msg.claimed_until = None
+                await engagement.record(
+                    session,
+                    case_id=intent.case.id,
+                    message_id=msg.id,
+                    template=engagement.template_name(intent.document.template),
+                    kind=EngagementKind.BOUNCED
+                    if msg.status is MessageStatus.FAILED
+                    else EngagementKind.DELIVERED,
+                    at=intent.at,
+                )
                 await outbox.record_status(session, request, intent.case, msg, intent.at)
             return await outbox.finish(session, request, intent.case, outbox.result(msg), first=_first_time())
 

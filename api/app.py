@@ -7,7 +7,7 @@ import secrets
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
-from api import errors, web
+from api import borrower, errors, web
 from api.cases import endpoints as cases
 from api.limits import BodyLimit
 from api.routes import audit, delinquencies, health, payments, reports, tasks
@@ -51,4 +51,5 @@ def create_app(*, settings: Settings, db: Database, intake: IntakeService) -> Fa
     app.include_router(audit.router)
     app.include_router(reports.router)
     web.install(app)
+    borrower.install(app, settings)
     return app

@@ -45,6 +45,15 @@ class AuditAction(StrEnum):
     AUDIT_EXPORTED = "audit.exported"
     REPORT_GENERATED = "report.generated"
     REPORT_DOWNLOADED = "report.downloaded"
+    # the borrower on their own page (actor `borrower`): what they asked for, never what they typed
+    BORROWER_CODE_SENT = "borrower.code_sent"
+    BORROWER_SIGNED_IN = "borrower.signed_in"
+    BORROWER_PROMISED = "borrower.promised"
+    BORROWER_PAYMENT_STARTED = "borrower.payment_started"
+    BORROWER_PLAN_REQUESTED = "borrower.plan_requested"
+    BORROWER_CALLBACK_REQUESTED = "borrower.callback_requested"
+    BORROWER_HOLD_REQUESTED = "borrower.hold_requested"
+    BORROWER_QUESTION_ANSWERED = "borrower.question_answered"
 
     # A step the case took, refused or suppressed, under its rule: "<kind>.<status>" of the
     # workflow's action record. Step kinds (`policies.StepKind`) take any of the three statuses;
