@@ -2,6 +2,10 @@
 
 The workflow knows the case's fees; the loan system's reports and payments are in PostgreSQL.
 The itemization and the dates follow `policies.validation_notice`.
+
+The validation period's end is computed once per notice, from the day the send was first
+attempted (the day the letter is queued for the print run), and the letter and the step's audit
+record both state that value: every retry of the send computes the same one.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from models.cases import Case
 from models.loans import DelinquencySnapshot, Loan
 from models.payments import Payment
 from policies import validation_notice as reg_f
+from workflows.dto import SendRequest
 
 
 def _start_of(day: date) -> datetime:
@@ -66,8 +71,28 @@ async def itemization(
     )
 
 
+def period_end(first_attempt: datetime) -> date:
+    """The validation period's end for a notice whose send was first attempted at `first_attempt`."""
+    return reg_f.validation_period_end(first_attempt.date())
+
+
+def stamped(request: SendRequest, *, end: date, opened_on: date) -> SendRequest:
+    """The send with the period's end as its deadline and in the step's audit record."""
+    record = request.record
+    if record is not None:
+        record = record.model_copy(update={"due": end, "detail": reg_f.period_detail(opened_on, end)})
+    return request.model_copy(update={"deadline": end, "record": record})
+
+
 async def facts(
-    session: AsyncSession, *, case: Case, loan: Loan, fees: Decimal, servicer: dict[str, str], at: datetime
+    session: AsyncSession,
+    *,
+    case: Case,
+    loan: Loan,
+    fees: Decimal,
+    servicer: dict[str, str],
+    at: datetime,
+    end: date,
 ) -> dict[str, Any]:
     """What the validation notice states beyond the case: the itemization, the creditor, the dates."""
     items = await itemization(session, case=case, loan=loan, fees=fees, at=at)
@@ -82,6 +107,6 @@ async def facts(
         # the creditor on the itemization date and now: the servicer collects for one creditor
         "creditor_on_itemization_date": creditor,
         "creditor": creditor,
-        "end_date": reg_f.validation_period_end(at.date()),
+        "end_date": end,
         "cfpb_website": reg_f.CFPB_WEBSITE,
     }

@@ -120,9 +120,11 @@ class UsMortgage(Pack):
                 rule=R["validation"],
                 channel=Channel.LETTER,
                 document=validation_notice.DOCUMENT,
-                detail=f"due by {(opened_on + timedelta(days=5)).isoformat()}; the borrower may dispute "
-                f"until {validation_notice.validation_period_end(opened_on, self.country).isoformat()}"
-                f" ({validation_notice.PERIOD_CITATION})",
+                # an estimate: the send counts the period from the day it queues the letter, and
+                # the letter and this record state that one end date
+                detail=validation_notice.period_detail(
+                    opened_on, validation_notice.validation_period_end(opened_on, self.country)
+                ),
                 deadline=validation_notice.validation_period_end(opened_on, self.country),
             ),
             Step(

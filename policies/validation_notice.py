@@ -67,6 +67,14 @@ def validation_period_end(queued_on: date, country: str = "US") -> date:
     return assumed_receipt(provided_on(queued_on, country), country) + timedelta(days=VALIDATION_DAYS)
 
 
+def period_detail(opened_on: date, end: date) -> str:
+    """What the audit record says of the notice: when it is due and the period's end it states."""
+    return (
+        f"due by {(opened_on + timedelta(days=5)).isoformat()}; the borrower may dispute until "
+        f"{end.isoformat()} ({PERIOD_CITATION})"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Itemization:
     """The debt on the itemization date and what changed it since (1006.34(c)(2)(vi)-(ix))."""

@@ -194,3 +194,44 @@ async def test_a_spanish_speaking_us_borrower_gets_spanish_letters(db: Database,
     assert 'Cantidad total de la deuda ahora:</td><td class="num">$148,840.00' in notice
     assert "a más tardar el 4 de febrero de 2027" in notice and "by February 4, 2027" in notice
     assert "¿Cómo desea responder?" in notice
+
+
+async def test_the_letter_and_its_audit_record_state_one_period_end(db: Database, channels: Channels) -> None:
+    """The end date is computed once, from the day the send was first tried: a retry on a later
+    day renders the letter with it, and the step's audit record carries the same date, not the
+    estimate the workflow counted from the day the case opened."""
+    from models.audit import AuditEvent
+    from workflows.dto import ActionRecord
+
+    case_id, _ = await _case(db, language="en")
+    opened = date(2026, 11, 20)
+    estimate = validation_period_end(opened)
+    draft = ActionRecord(
+        key="test.validation_notice",
+        kind="message",
+        status="done",
+        rule_id="us_mortgage.reg_f.validation_notice",
+        citation="12 CFR 1006.34(a)(1)",
+        at=NOW,
+        due=estimate,
+        document="validation_notice",
+        detail=f"the borrower may dispute until {estimate.isoformat()}",
+    )
+    request = _request(case_id, "validation_notice").model_copy(
+        update={"deadline": estimate, "record": draft}
+    )
+    retried = NOW + timedelta(days=1)  # the first attempt failed; the retry runs the next day
+    result = await activity_env(retried, first=NOW).run(
+        MessageActivities(db, channels, servicer=SERVICER).send_document, request
+    )
+    end = validation_period_end(NOW.date())
+    assert end == date(2027, 2, 4) and end != estimate
+    async with db.session() as session:
+        doc = (await session.exec(select(Document).where(Document.id == result.document_id))).one()
+        events = (await session.exec(select(AuditEvent).where(AuditEvent.case_id == case_id))).all()
+    assert "If you write to us by February 4, 2027" in _text(doc.html)
+    assert result.record is not None and result.record.due == end
+    assert f"dispute until {end.isoformat()}" in result.record.detail
+    step = [e for e in events if (e.payload or {}).get("key") == "test.validation_notice"]
+    assert len(step) == 1 and step[0].payload["due"] == end.isoformat()
+    assert estimate.isoformat() not in step[0].reason
