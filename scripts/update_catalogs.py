@@ -21,11 +21,13 @@ from api.web.vocabulary import terms
 ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / "api" / "web"
 KEYWORDS = {"_": None, "N_": None, "gettext": None}
+# texts the pages show that are written beside the figures they label (the KPI charts)
+SHARED = (ROOT / "arrears" / "analytics" / "charts.py", ROOT / "arrears" / "reports" / "kpi_board.py")
 
 
 def template() -> Catalog:
     catalog = Catalog(project="Arrears workbench", fuzzy=False)
-    for path in sorted(WEB.glob("*.py")):
+    for path in [*sorted(WEB.glob("*.py")), *SHARED]:
         for line, text, _comments, _context in extract_from_file("python", str(path), keywords=KEYWORDS):
             catalog.add(text, locations=[(str(path.relative_to(ROOT)), line)])
     for path in sorted((WEB / "templates").glob("*.html.j2")):

@@ -11,7 +11,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.web import oidc, pages
+from api.web import dashboard, oidc, pages
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -20,6 +20,7 @@ def install(app: FastAPI) -> None:
     """Mount the pages, their static files and the locally served API docs on `app` (created
     with `docs_url=None`)."""
     app.include_router(pages.router)
+    app.include_router(dashboard.router)
     app.include_router(oidc.router)
     app.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")
     app.mount("/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")

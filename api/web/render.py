@@ -24,10 +24,16 @@ NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
         ("/web/queue", "Work queue"),
         ("/web/cases", "Cases"),
         ("/web/escalations", "Escalations"),
+        ("/web/dashboard", "Dashboard"),
     ),
-    "compliance": (("/web/audit", "Audit trail"), ("/web/cases", "Cases"), ("/web/reports", "Reports")),
+    "compliance": (
+        ("/web/audit", "Audit trail"),
+        ("/web/cases", "Cases"),
+        ("/web/reports", "Reports"),
+        ("/web/dashboard", "Dashboard"),
+    ),
     "regulator": (("/web/reports", "Reports"),),
-    "admin": (("/web/cases", "Cases"), ("/web/reports", "Reports")),
+    "admin": (("/web/cases", "Cases"), ("/web/reports", "Reports"), ("/web/dashboard", "Dashboard")),
 }
 
 
