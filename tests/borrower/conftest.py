@@ -40,6 +40,11 @@ LINK = re.compile(r"http://127\.0\.0\.1:\d+/me/l/[A-Za-z0-9_-]+")
 CODE = re.compile(r"\b(\d{6})\b")
 
 
+def code_mails(smtp: SmtpSink, email: str) -> list[Any]:
+    """The one-time code mails `email` received, oldest first."""
+    return [m for m in smtp.for_address(email) if m.message_id.startswith("<code-")]
+
+
 @dataclass
 class Portal:
     url: str
@@ -80,7 +85,7 @@ class Portal:
     async def code(self, email: str, seen: int = 0) -> str:
         """The newest one-time code sent to `email` after the first `seen` code mails."""
         for _ in range(200):
-            codes = [m for m in self.smtp.for_address(email) if "code" in str(m.message["Subject"]).lower()]
+            codes = code_mails(self.smtp, email)
             if len(codes) > seen:
                 body = codes[-1].message.get_body(preferencelist=("plain",))
                 assert body is not None
@@ -221,7 +226,7 @@ async def enter(client: httpx.AsyncClient, portal: Portal, link: str, email: str
     path = link.removeprefix(portal.url)
     page = await client.get(path)
     assert page.status_code == 200, page.text
-    seen = len([m for m in portal.smtp.for_address(email) if "code" in str(m.message["Subject"]).lower()])
+    seen = len(code_mails(portal.smtp, email))
     sent = await client.post(f"{path}/send", data={"form": form_token(page.text), "channel": "email"})
     assert sent.status_code == 303, sent.text
     code = await portal.code(email, seen)
