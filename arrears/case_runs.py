@@ -33,6 +33,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from arrears import audit
 from arrears.db import Database
+from arrears.strategy import experiments
 from models.audit_actions import AuditAction
 from models.base import utcnow
 from models.cases import Case
@@ -178,6 +179,7 @@ class CaseRuns:
                     .where(Case.status == CaseStatus.OPEN, recorded)
                 )
             ).all()
+            kept = await experiments.kept_strategies(session, [case for case, _ in rows])
         return [
             (
                 case,
@@ -189,7 +191,7 @@ class CaseRuns:
                     installment=loan.installment,
                     due_day=loan.due_day,
                     product=loan.product,
-                ),
+                ).model_copy(update={"strategy": kept.get(case.id)}),
             )
             for case, loan in rows
         ]

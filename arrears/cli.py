@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from arrears import audit, cli_audit, cli_simulate, demo
+from arrears import audit, cli_audit, cli_simulate, cli_strategy, demo
 from arrears.auth import issue_token
 from arrears.db import one_off_session
 from arrears.delinquency_rows import read_file
@@ -30,6 +30,9 @@ app = typer.Typer(
     help="Arrears: default-management case system.", no_args_is_help=True, pretty_exceptions_show_locals=False
 )
 app.add_typer(cli_audit.app, name="audit")
+app.add_typer(cli_strategy.score_app, name="score")
+app.add_typer(cli_strategy.strategy_app, name="strategy")
+app.add_typer(cli_strategy.experiment_app, name="experiment")
 app.add_typer(cli_simulate.app, name="simulate")
 report_app = typer.Typer(help="Regulator and investor reports.", no_args_is_help=True)
 app.add_typer(report_app, name="report")

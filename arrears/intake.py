@@ -19,6 +19,7 @@ from arrears import audit
 from arrears.case_runs import CaseRuns, case_input
 from arrears.db import Database
 from arrears.delinquency_rows import DelinquencyRecord, RowError, validate_rows
+from arrears.strategy import experiments
 from models.audit_actions import AuditAction
 from models.base import utcnow
 from models.borrowers import Borrower
@@ -257,6 +258,12 @@ class IntakeService:
                 idempotency_key=f"{case.id}:opened",
             )
             opened = True
+        # a new case is drawn into an arm of its pack's running experiment; others keep theirs
+        strategy = (
+            await experiments.strategy_for(session, case, actor=actor)
+            if opened
+            else await experiments.kept_strategy(session, case)
+        )
         return (
             case,
             case_input(
@@ -267,7 +274,7 @@ class IntakeService:
                 installment=record.installment,
                 due_day=record.due_day,
                 product=record.product,
-            ),
+            ).model_copy(update={"strategy": strategy}),
             opened,
         )
 

@@ -55,6 +55,16 @@ class AuditAction(StrEnum):
     BORROWER_HOLD_REQUESTED = "borrower.hold_requested"
     BORROWER_QUESTION_ANSWERED = "borrower.question_answered"
 
+    # strategy: scorecards trained and run, strategies stored and promoted, experiments' draws
+    SCORE_MODEL_TRAINED = "score.model_trained"
+    SCORE_RUN = "score.run"
+    STRATEGY_STORED = "strategy.stored"
+    STRATEGY_PROMOTED = "strategy.promoted"
+    EXPERIMENT_STARTED = "experiment.started"
+    EXPERIMENT_ASSIGNED = "experiment.assigned"
+    EXPERIMENT_ARM_STOPPED = "experiment.arm_stopped"
+    EXPERIMENT_ENDED = "experiment.ended"
+
     # A step the case took, refused or suppressed, under its rule: "<kind>.<status>" of the
     # workflow's action record. Step kinds (`policies.StepKind`) take any of the three statuses;
     # "message.refused" and "message.suppressed" are also statuses a message reaches, and

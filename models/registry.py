@@ -11,6 +11,7 @@ from models import (
     payments,
     portal,
     reports,
+    strategy,
     tasks,
     web_sessions,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "payments",
     "portal",
     "reports",
+    "strategy",
     "tasks",
     "web_sessions",
 ]

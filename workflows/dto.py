@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from models.enums import CallDirection, CaseOutcome, CaseStage, Channel, PolicyPack, Segment
 from policies.delinquency import Instalment
+from policies.strategy import Variant
 from workflows.commands import (
     Appeal as Appeal,
 )
@@ -226,6 +227,9 @@ class CaseInput(BaseModel):
     due_day: int | None = None
     product: str | None = None  # the loan's product, where the pack's rules follow it (BE)
     memory: CaseMemory | None = None
+    # the strategy the case is worked under (an experiment's arm or the promoted champion);
+    # None: the pack as it is. A case keeps it for life, across continue-as-new.
+    strategy: Variant | None = None
 
 
 class CaseState(BaseModel):

@@ -52,3 +52,6 @@ BANKRUPTCY_EARLY_INTERVENTION_PATCH = "early-intervention-in-bankruptcy"
 # date, a written notice by the delinquency's start, planned again when a payment moves the start.
 # Runs without the marker number them from the start and plan them once per stage.
 EI_BY_DUE_DATE_PATCH = "early-intervention-by-due-date"
+# A case started with a strategy variant (an experiment's arm) is worked under it: the variant's
+# cadence, channel order, tone and letter days, within the pack's legal minimums.
+STRATEGY_VARIANT_PATCH = "strategy-variant"

@@ -22,6 +22,8 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from models.enums import CaseStage
     from policies.delinquency import due_schedule
+    from policies.strategy import VariantRefused
+    from policies.strategy import apply as apply_variant
     from workflows.commands import CallbackRequest
     from workflows.dto import (
         Appeal,
@@ -54,7 +56,12 @@ from workflows.case.enforcement import Enforcement
 from workflows.case.forbearance import Forbearance
 from workflows.case.holds import Holds
 from workflows.case.loss_mitigation import LossMitigation
-from workflows.case.patches import DUE_SCHEDULE_PATCH, EBA_DEFAULT_PATCH, GENERATIONS
+from workflows.case.patches import (
+    DUE_SCHEDULE_PATCH,
+    EBA_DEFAULT_PATCH,
+    GENERATIONS,
+    STRATEGY_VARIANT_PATCH,
+)
 from workflows.case.payments import Payments
 from workflows.case.reminders import Reminders
 from workflows.case.tasks import Tasks
@@ -87,6 +94,11 @@ class CaseWorkflow:
         c.generation = next(
             (n for n in range(len(GENERATIONS), 0, -1) if workflow.patched(GENERATIONS[n - 1])), 0
         )
+        if case.strategy is not None and workflow.patched(STRATEGY_VARIANT_PATCH):
+            try:
+                c.pack = apply_variant(c.pack, case.strategy)
+            except VariantRefused as refused:  # stored variants are checked: the pack's own rules
+                workflow.logger.warning("strategy not applied: %s", refused)
         if case.memory is None and case.installment is not None and workflow.patched(DUE_SCHEDULE_PATCH):
             c.m.schedule = list(
                 due_schedule(

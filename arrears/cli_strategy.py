@@ -1,0 +1,269 @@
+"""`arrears score`, `arrears strategy`, `arrears experiment` and `arrears simulate strategy`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from arrears import audit
+from arrears.db import one_off_session
+from arrears.runtime import embedded_stack
+from arrears.settings import get_settings
+from arrears.strategy import experiments, results, scorecard, scoring, strategies, synthetic
+from models.enums import PolicyPack
+from policies.strategy import Variant, VariantRefused
+
+score_app = typer.Typer(help="The scorecard: train it, and score the open cases.", no_args_is_help=True)
+strategy_app = typer.Typer(help="Strategies: versioned variants of a pack.", no_args_is_help=True)
+experiment_app = typer.Typer(help="Champion/challenger experiments.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+ACTOR = audit.Actor("arrears-cli", "admin")
+T = TypeVar("T")
+
+
+def _in_database(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on the configured (or embedded) database."""
+    settings = get_settings()
+    with embedded_stack(settings, start_temporal=False) as endpoints:
+
+        async def go() -> T:
+            async with one_off_session(endpoints.database_url) as session:
+                return await work(session)
+
+        return asyncio.run(go())
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]{message}[/]")
+    return typer.Exit(code)
+
+
+# ---------------------------------------------------------------------------------- score
+@score_app.command("train")
+def score_train(
+    name: Annotated[str, typer.Option(help="The model's name; each training adds a version.")] = "scorecard",
+    generated: Annotated[
+        int, typer.Option(help="Train on a generated history of this many cases instead of the database.")
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the generated history and the held-out split.")] = 1,
+    until: Annotated[
+        str | None, typer.Option(help="Train on cases observed 60 days before this day.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Also write the model and its card into this folder.")
+    ] = None,
+    store: Annotated[bool, typer.Option(help="Store the version in the database and make it active.")] = True,
+) -> None:
+    """Train the scorecard on the servicer's history; write a versioned model with its card."""
+    try:
+        if generated:
+            model = scorecard.train(
+                synthetic.history(generated, seed=seed),
+                name=name,
+                source=f"generated history of {generated} cases, seed {seed}",
+                seed=seed,
+            )
+            if store:
+                model = _in_database(lambda s: _store_generated(s, model))
+        else:
+            day = date.fromisoformat(until) if until else datetime.now(UTC).date()
+            model = _in_database(lambda s: _train_stored(s, name=name, until=day, seed=seed, store=store))
+    except (scorecard.ScorecardError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    for target, t in model.targets.items():
+        m = t.metrics
+        console.print(
+            f"{target}: AUC {m['auc']:.3f}  Gini {m['gini']:.3f}  KS {m['ks']:.3f}"
+            f"  (event rate {m['event_rate']:.2f})"
+        )
+    if out is not None:
+        body, card = scorecard.write(model, out)
+        console.print(f"written {body} and its card {card}")
+    console.print(f"scorecard {model.name} v{model.version} trained on {model.training_rows} cases")
+
+
+async def _store_generated(session: AsyncSession, model: scorecard.ScoreModel) -> scorecard.ScoreModel:
+    version = await scoring.next_version(session, model.name)
+    versioned = scorecard.ScoreModel(
+        model.name, version, model.trained_at, model.training_rows, model.source, model.targets
+    )
+    await scoring.store(session, versioned, actor=ACTOR)
+    return versioned
+
+
+async def _train_stored(
+    session: AsyncSession, *, name: str, until: date, seed: int, store: bool
+) -> scorecard.ScoreModel:
+    model = await scoring.train_from_history(session, name=name, until=until, seed=seed)
+    if store:
+        await scoring.store(session, model, actor=ACTOR)
+    return model
+
+
+@score_app.command("run")
+def score_run() -> None:
+    """Score every open case; set its segment and shade of red; warn when the population drifts."""
+    result = _in_database(lambda s: scoring.run(s, actor=ACTOR))
+    console.print(
+        f"{result.cases} open cases scored with {result.model}; PSI cure {result.psi.get('cure', 0):.3f},"
+        f" roll {result.psi.get('roll', 0):.3f}"
+    )
+    if result.drift == "act":
+        err.print("[red]population drift above 0.25: retrain the scorecard (arrears score train)[/]")
+    elif result.drift == "watch":
+        err.print("[yellow]population drift above 0.1: watch it[/]")
+
+
+@score_app.command("card")
+def score_card() -> None:
+    """Print the active model's card."""
+    model = _in_database(scoring.active)
+    console.print(scorecard.card(model), markup=False, highlight=False)
+
+
+# ---------------------------------------------------------------------------------- strategy
+def _variant(source: str) -> Variant:
+    path = Path(source)
+    return strategies.read(path) if path.suffix == ".json" else strategies.builtin(source)
+
+
+@strategy_app.command("check")
+def strategy_check(source: Annotated[str, typer.Argument(help="A JSON file, or a built-in name.")]) -> None:
+    """Check a variant against its pack's legal minimums; exit 1 with every violation."""
+    try:
+        variant = strategies.check(_variant(source))
+    except (strategies.StrategyError, VariantRefused) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"{variant.label} for {variant.pack.value} keeps every legal minimum of the pack")
+
+
+@strategy_app.command("add")
+def strategy_add(source: Annotated[str, typer.Argument(help="A JSON file, or a built-in name.")]) -> None:
+    """Store a lawful variant as a version of its strategy."""
+    try:
+        variant = strategies.check(_variant(source))
+        row = _in_database(lambda s: strategies.store(s, variant, actor=ACTOR))
+    except (strategies.StrategyError, VariantRefused) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"stored {row.name}@v{row.version} for {row.policy_pack.value} ({row.sha256[:12]})")
+
+
+# ---------------------------------------------------------------------------------- experiment
+@experiment_app.command("start")
+def experiment_start(
+    name: Annotated[str, typer.Argument(help="The experiment's name (up to 30 characters).")],
+    pack: Annotated[PolicyPack, typer.Option(help="The pack whose new cases are drawn.")],
+    champion: Annotated[str, typer.Option(help="The champion strategy (name or name@vN, stored).")],
+    challenger: Annotated[list[str], typer.Option(help="A challenger strategy; repeat for more.")],
+    seed: Annotated[int, typer.Option(help="The draw's seed: recorded, and enough to replay it.")],
+    max_dispute_rate: Annotated[float, typer.Option(help="Stop an arm above this dispute rate.")] = 0.05,
+    max_complaint_rate: Annotated[float, typer.Option(help="Stop an arm above this complaint rate.")] = 0.02,
+) -> None:
+    """Start drawing the pack's new cases into the champion's and the challengers' arms."""
+
+    async def work(session: AsyncSession) -> str:
+        champ = await strategies.find(session, pack, champion)
+        others = [await strategies.find(session, pack, c) for c in challenger]
+        exp = await experiments.start(
+            session,
+            name=name,
+            pack=pack,
+            champion=champ,
+            challengers=others,
+            seed=seed,
+            max_dispute_rate=max_dispute_rate,
+            max_complaint_rate=max_complaint_rate,
+            actor=ACTOR,
+        )
+        return f"experiment {exp.name} running for {pack.value}, seed {seed}, blocks of {exp.block_size}"
+
+    try:
+        console.print(_in_database(work))
+    except (strategies.StrategyError, experiments.ExperimentError) as exc:
+        raise _fail(str(exc)) from None
+
+
+def _pct(low: float, value: float, high: float) -> str:
+    return f"{value:.1%} [{low:.1%}, {high:.1%}]"
+
+
+@experiment_app.command("report")
+def experiment_report(
+    name: str, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+) -> None:
+    """Per-arm KPIs with 95% intervals, each challenger tested against the champion."""
+
+    async def work(session: AsyncSession) -> list[results.ArmResult]:
+        return await results.report(session, await experiments.find(session, name))
+
+    try:
+        arms = _in_database(work)
+    except experiments.ExperimentError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        console.print_json(json.dumps([_arm_json(a) for a in arms]))
+        return
+    table = Table(
+        "arm",
+        "strategy",
+        "status",
+        "cases",
+        "cure rate",
+        "p",
+        "collected/case",
+        "p",
+        "disputes",
+        "complaints",
+    )
+    for a in arms:
+        table.add_row(
+            a.name + (" (champion)" if a.champion else ""),
+            a.strategy,
+            a.status.value,
+            str(a.cases),
+            _pct(a.cure.low, a.cure.value, a.cure.high),
+            "" if a.p_cure is None else f"{a.p_cure:.3f}",
+            f"{a.collected.value:,.2f} [{a.collected.low:,.2f}, {a.collected.high:,.2f}]",
+            "" if a.p_collected is None else f"{a.p_collected:.3f}",
+            _pct(a.dispute.low, a.dispute.value, a.dispute.high),
+            _pct(a.complaint.low, a.complaint.value, a.complaint.high),
+        )
+    console.print(table)
+
+
+def _arm_json(a: results.ArmResult) -> dict[str, Any]:
+    return {
+        "arm": a.name,
+        "strategy": a.strategy,
+        "champion": a.champion,
+        "status": a.status.value,
+        "cases": a.cases,
+        "cure_rate": [a.cure.value, a.cure.low, a.cure.high],
+        "p_cure": a.p_cure,
+        "collected_per_case": [a.collected.value, a.collected.low, a.collected.high],
+        "p_collected": a.p_collected,
+        "dispute_rate": [a.dispute.value, a.dispute.low, a.dispute.high],
+        "complaint_rate": [a.complaint.value, a.complaint.low, a.complaint.high],
+        "stopped_reason": a.stopped_reason,
+    }
+
+
+@experiment_app.command("guard")
+def experiment_guard(name: str) -> None:
+    """Stop every arm whose dispute or complaint rate crossed its threshold."""
+
+    async def work(session: AsyncSession) -> list[str]:
+        return await results.guard(session, await experiments.find(session, name), actor=ACTOR)
+
+    stopped = _in_database(work)
+    console.print(f"stopped: {', '.join(stopped)}" if stopped else "every arm within its guardrails")

@@ -1,0 +1,1 @@
+"""Data-driven strategy: the scorecard, strategies as pack variants, experiments and simulation."""
