@@ -149,7 +149,7 @@ class BehaviourModel:
             }
         )
     )
-    arms: tuple[str, ...] = ()  # strategy arms cases are assigned to at opening, evenly at random
+    arms: tuple[str, ...] = ()  # strategy arms loans are assigned to, evenly at random; their cases carry it
     arm_roll_rates: Mapping[str, RollMatrix] = field(default_factory=lambda: MappingProxyType({}))
     outcomes: Outcomes = field(default_factory=Outcomes)
 

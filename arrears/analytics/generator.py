@@ -75,6 +75,8 @@ class _Loan(CaseWork):
         products, lo, hi, tz = _TERMS[pack]
         the_pack = get_pack(pack)
         self.segment = segment = _pick(rng, model.segment_mix)
+        # an experiment randomises loans, not cases: every case of the loan is in the same arm
+        self.arm = model.arms[rng.randrange(len(model.arms))] if model.arms else None
         product = products[rng.randrange(len(products))]
         principal = Decimal(rng.randint(lo, hi))
         months = _TERM_MONTHS.get(pack, rng.choice((24, 36, 48, 60)))

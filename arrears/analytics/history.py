@@ -122,6 +122,7 @@ class CaseHistory:
     number: int
     ends: list[date]
     pay_at: datetime
+    arm: str | None  # the strategy arm every case of the loan is assigned to
 
     def at(self, day: date, seconds: int) -> datetime:
         return datetime.combine(day, time(0), UTC) + timedelta(seconds=seconds)
@@ -185,7 +186,6 @@ class CaseHistory:
         self.event(case, actor, action, at, payload, reason=extra.get("detail", key)[:200], rule=rule)
 
     def open(self, end: date, dpd: int, at: datetime, the_pack: Any, arrears: Decimal) -> _Case:
-        arms = self.model.arms
         case = _Case(
             id=_uuid(self.rng),
             opened_at=at,
@@ -194,7 +194,7 @@ class CaseHistory:
             stage=the_pack.initial_stage(dpd),
             stage_changed_at=at,
             segment=self.segment,
-            arm=arms[self.rng.randrange(len(arms))] if arms else None,
+            arm=self.arm,
         )
         self.event(
             case,

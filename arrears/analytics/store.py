@@ -87,9 +87,10 @@ async def store(session: AsyncSession, board: Dashboard) -> int:
     """Write (or replace) every figure of the dashboard under its filters; returns the count."""
     rows = [{**r, "filters": board.filters.key(), "computed_at": utcnow()} for r in figures(board)]
     table = KpiFigure.metadata.tables["kpi_figures"]
+    connection = await session.connection()
     for i in range(0, len(rows), 1_000):
         statement = insert(table).values(rows[i : i + 1_000])
-        await session.execute(
+        await connection.execute(
             statement.on_conflict_do_update(
                 constraint="uq_kpi_figures_kpi_version_period_filters_series",
                 set_={

@@ -162,6 +162,23 @@ class FlowMatrix:
         return Decimal(self.loans(origin, to)) / total if total else None
 
 
+def pooled(flows: list[FlowMatrix]) -> FlowMatrix:
+    """Several months' flows added up cell by cell, dated by the first month: rates over a
+    longer window, where one month has too few loans to read."""
+    loans: dict[tuple[Bucket, str], int] = {}
+    balance: dict[tuple[Bucket, str], Decimal] = {}
+    for m in flows:
+        for c in m.cells:
+            key = (c.from_bucket, c.to_bucket)
+            loans[key] = loans.get(key, 0) + c.loans
+            balance[key] = balance.get(key, Decimal(0)) + c.balance
+    cells = [
+        FlowCell(f, t, n, balance[(f, t)])
+        for (f, t), n in sorted(loans.items(), key=lambda i: (i[0][0].order, i[0][1]))
+    ]
+    return FlowMatrix(flows[0].period if flows else date.min, cells, flows[0].version if flows else 1)
+
+
 class FunnelStage(StrEnum):
     """How far a message got."""
 
