@@ -28,6 +28,7 @@ from models.base import utcnow
 from models.cases import Case
 from models.delinquency import case_days_past_due
 from models.enums import CaseStage, PolicyPack, Role, TaskStatus
+from models.strategy import CaseScore
 from models.tasks import Task
 from models.values import BoundedDate
 from workflows.dto import PlanTerms, TaskDecision
@@ -45,6 +46,15 @@ class Priority(BaseModel):
     )
     risk: int = Field(description="days-past-due tier of the case, 0 (under 30) to 4 (120 and more)")
     rank: int = Field(description="position in this listing, 1 is the most urgent")
+
+
+class QueueScore(BaseModel):
+    """Where the case's score places it within its band, and why."""
+
+    shade: int = Field(description="the case's shade of red: 1 (work first) to 50")
+    p_cure: float = Field(description="the scorecard's probability of a cure within 60 days")
+    p_roll: float = Field(description="the scorecard's probability of rolling to the next bucket")
+    reason: str = Field(description="why: roll and cure odds, days past due, the next legal step")
 
 
 class TaskOut(BaseModel):
@@ -71,6 +81,9 @@ class TaskOut(BaseModel):
     )
     next_call_rule: str | None = Field(default=None, description="the rule that bars a call until then")
     next_call_reason: str | None = Field(default=None, description="why, and when the next call is allowed")
+    score: QueueScore | None = Field(
+        default=None, description="the score's place for the case within its band; null: not scored yet"
+    )
 
 
 def _band() -> ColumnElement[int]:
@@ -110,7 +123,8 @@ async def list_tasks(
     offset: Offset = 0,
 ) -> Page[TaskOut]:
     """Open and escalated tasks on cases the caller may see. Ordered by SLA band (red, amber,
-    green), then the case's days-past-due tier, then arrears, then the deadline itself."""
+    green), then the case's shade of red from its score (unscored cases after), then its
+    days-past-due tier, then arrears, then the deadline itself."""
     dpd = case_days_past_due()
     band, risk = _band(), _risk(dpd)
     where: list[ColumnElement[bool]] = [col(Task.status).in_(LIVE), visible_cases(principal)]
@@ -133,10 +147,18 @@ async def list_tasks(
         ).one()
         rows = (
             await session.exec(
-                select(Task, Case, dpd)
+                select(Task, Case, dpd, CaseScore)
                 .join(Case, col(Case.id) == col(Task.case_id))
+                .outerjoin(CaseScore, col(CaseScore.case_id) == col(Task.case_id))
                 .where(*where)
-                .order_by(band, risk.desc(), col(Case.arrears).desc(), col(Task.due_at), col(Task.id))
+                .order_by(
+                    band,
+                    col(CaseScore.shade).asc().nulls_last(),
+                    risk.desc(),
+                    col(Case.arrears).desc(),
+                    col(Task.due_at),
+                    col(Task.id),
+                )
                 .limit(limit)
                 .offset(offset)
             )
@@ -156,6 +178,7 @@ async def list_tasks(
             escalated_at=task.escalated_at,
             overdue=task.due_at < now,
             priority=Priority(band=_band_of(task, now), risk=min(int(d) // 30, 4), rank=offset + i + 1),
+            score=_score(score),
             stage=case_row.stage,
             policy_pack=case_row.policy_pack,
             days_past_due=int(d),
@@ -164,9 +187,15 @@ async def list_tasks(
             team=case_row.team,
             **_next_call(case_row, now),
         )
-        for i, (task, case_row, d) in enumerate(rows)
+        for i, (task, case_row, d, score) in enumerate(rows)
     ]
     return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+def _score(score: CaseScore | None) -> QueueScore | None:
+    if score is None:
+        return None
+    return QueueScore(shade=score.shade, p_cure=score.p_cure, p_roll=score.p_roll, reason=score.reason)
 
 
 def _next_call(case_row: Case, now: datetime) -> dict[str, Any]:

@@ -199,6 +199,10 @@ def _why(task: task_routes.TaskOut) -> list[tuple[str, dict[str, object]]]:
         reasons.append((N_("SLA overdue"), {}))
     elif task.priority.band == "amber":
         reasons.append((N_("due within 48 hours"), {}))
+    if task.score is not None:
+        reasons.append(
+            (N_("shade %(shade)s of 50: %(why)s"), {"shade": task.score.shade, "why": task.score.reason})
+        )
     reasons.append((N_("risk tier %(tier)s of 4 (days past due)"), {"tier": task.priority.risk}))
     if task.status == "escalated":
         reasons.append((N_("escalated to supervisors"), {}))

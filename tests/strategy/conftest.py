@@ -18,6 +18,7 @@ from models.cases import Case
 from models.enums import CaseOutcome, CaseStage, CaseStatus, PolicyPack
 from models.loans import DelinquencySnapshot, Loan
 from models.payments import Payment
+from tests.api.conftest import auth, client  # noqa: F401 (the API's fixtures, for the queue tests)
 
 
 @pytest.fixture(scope="session")
