@@ -58,11 +58,12 @@ _ALL = (
         1,
         "Flow (roll-rate) matrix, by count",
         "For each month, every loan is put in the bucket of its last delinquency snapshot of the "
-        "previous month (current: 0 days past due; 1-29, 30-59, 60-89, 90-119, 120+) and of the "
-        "last snapshot of the month itself; a loan with no snapshot in the month whose case closed "
-        "paid off, settled, charged off, foreclosed or transferred has exited. A cell is the number "
-        "of loans that went from its row's bucket to its column's; the rate is the cell over its "
-        "row's total. Loans first reported in the month have no row.",
+        "previous month (current: 0 days past due; 1-29, 30-59, 60-89, 90-119, 120+) and of its "
+        "last snapshot of the month itself. A loan reported at the previous month's end that has no "
+        "snapshot in the month, while the loan system reported that month, has exited (paid off, "
+        "sold, charged off, foreclosed). A cell is the number of loans that went from its row's "
+        "bucket to its column's; the rate is the cell over its row's total. Loans first reported in "
+        "the month have no row.",
         Unit.COUNT,
     ),
     KpiDefinition(
@@ -194,8 +195,8 @@ _ALL = (
         1,
         "Cost per unit collected",
         "The month's contact costs (messages sent per channel and calls recorded, each at the "
-        "cost per item set in COLLECTION_COSTS) over the payments received in the month on "
-        "loans with a case. Only computed where costs are configured.",
+        "cost per item set in COLLECTION_COSTS, by channel or by pack and channel) over the payments "
+        "received in the month on loans with a case. Only computed where costs are configured.",
         Unit.MONEY_PER_MONEY,
     ),
 )
