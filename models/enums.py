@@ -97,6 +97,7 @@ class ReportKind(StrEnum):
     NON_PERFORMING_FORBORNE = "non_performing_forborne"
     LOSS_MITIGATION = "loss_mitigation"
     BANKRUPTCY_ENFORCEMENT = "bankruptcy_enforcement"
+    KPI = "kpi"
 
 
 class ReportFormat(StrEnum):

@@ -10,6 +10,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 from models.enums import PolicyPack, ReportKind
+from workflows.case.patches import KPI_REPORT_PATCH
 
 REPORT_SCHEDULE_ID = "arrears-monthly-reports"
 
@@ -40,6 +41,8 @@ class MonthlyReportsWorkflow:
         start = end.replace(day=1)
         done: list[ReportDone] = []
         for kind in ReportKind:
+            if kind is ReportKind.KPI and not workflow.patched(KPI_REPORT_PATCH):
+                continue
             job = ReportJob(
                 kind=kind,
                 period_start=start,

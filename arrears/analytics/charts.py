@@ -134,6 +134,11 @@ def ratio(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
     return (Decimal(part) / Decimal(whole)).quantize(RATIO) if whole else None
 
 
+def rounded(value: Decimal | None) -> Decimal | None:
+    """A KPI's value to four places, as its numbers are shown and exported."""
+    return None if value is None else value.quantize(RATIO)
+
+
 def percent(value: Decimal | None) -> str:
     """A share as a percentage with one decimal (for text alternatives)."""
     return "\u2013" if value is None else f"{(value * 100).quantize(Decimal('0.1'))}%"
@@ -196,9 +201,13 @@ def flow_matrix(
             legend=alt.Legend(format=".0%", orient="right", gradientLength=160),
         )
     )
-    text = base.mark_text(fontSize=10.5).encode(
-        text=alt.Text("share:Q", format=".1%"),
-        color=alt.condition("datum.share > 0.5", alt.value("white"), alt.value("#111")),
+    text = (
+        base.transform_filter("isValid(datum.share)")
+        .mark_text(fontSize=10.5)
+        .encode(
+            text=alt.Text("share:Q", format=".1%"),
+            color=alt.condition("datum.share > 0.5", alt.value("white"), alt.value("#111")),
+        )
     )
     chart = (heat + text).properties(width=WIDTH - 100, height=34 * len(origins))
     described = _(
@@ -304,7 +313,7 @@ def trend(
             _month(point.period),
             point.numerator,
             point.denominator,
-            point.value,
+            rounded(point.value),
             s.version,
         )
         for _label, s in series

@@ -13,13 +13,16 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.audit_actions import AuditAction
 from models.enums import PolicyPack, ReportKind
+
+if TYPE_CHECKING:
+    from arrears.analytics.charts import Chart
 
 Cell = str | int
 
@@ -33,6 +36,7 @@ class Table:
     columns: list[str]
     rows: list[list[Cell]]
     note: str = ""
+    chart: Chart | None = None  # drawn above the table in the PDF (the KPI report's charts)
 
 
 @dataclass(frozen=True, slots=True)

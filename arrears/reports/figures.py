@@ -10,7 +10,7 @@ from datetime import date
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from arrears.reports import bankruptcy_enforcement, delinquency, loss_mitigation, non_performing_forborne
+from arrears.reports import bankruptcy_enforcement, delinquency, kpi, loss_mitigation, non_performing_forborne
 from arrears.reports.common import Builder, ReportData, cutoff
 from models.enums import ReportKind
 
@@ -27,6 +27,7 @@ REPORTS: dict[ReportKind, tuple[str, Builder]] = {
         bankruptcy_enforcement.TITLE,
         bankruptcy_enforcement.bankruptcy_enforcement,
     ),
+    ReportKind.KPI: (kpi.TITLE, kpi.kpi),
 }
 
 

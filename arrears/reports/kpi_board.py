@@ -125,7 +125,7 @@ WITH stage AS (
 ), closed AS (
     SELECT DISTINCT e.case_id FROM audit_events e WHERE e.action = :case_closed AND e.occurred_at <= :t
 )
-SELECT COALESCE(stage.stage, :early) AS stage, count(*) AS cases
+SELECT COALESCE(stage.stage, :first_stage) AS stage, count(*) AS cases
 FROM cases c
 JOIN loans l ON l.id = c.loan_id
 LEFT JOIN stage ON stage.case_id = c.id
@@ -150,7 +150,7 @@ async def stage_inventory(session: AsyncSession, *, day: date, filters: KpiFilte
             "t": cutoff(day),
             "stage_changed": AuditAction.CASE_STAGE_CHANGED.value,
             "case_closed": AuditAction.CASE_CLOSED.value,
-            "early": CaseStage.EARLY.value,
+            "first_stage": CaseStage.EARLY.value,
             "pack": filters.pack,
             "product": filters.product,
             "team": filters.team,
@@ -241,8 +241,8 @@ def figures(board: KpiBoard, *, gettext: Translate) -> Chart:
                     last.period.strftime("%Y-%m") if last else None,
                     last.numerator if last else None,
                     last.denominator if last else None,
-                    last.value if last else None,
-                    before.value if before else None,
+                    charts.rounded(last.value) if last else None,
+                    charts.rounded(before.value) if before else None,
                     series.version,
                 )
             )

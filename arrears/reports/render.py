@@ -67,7 +67,10 @@ def to_csv(data: ReportData) -> bytes:
 
 def to_html(data: ReportData, *, servicer: str) -> str:
     template = documents.environment().get_template(TEMPLATE)
-    return template.render(**as_dict(data), kind=data.kind.value, servicer=servicer)
+    context = as_dict(data)
+    for shown, table in zip(context["tables"], data.tables, strict=True):
+        shown["svg"] = table.chart.svg() if table.chart is not None else None
+    return template.render(**context, kind=data.kind.value, servicer=servicer)
 
 
 def to_pdf(data: ReportData, *, servicer: str) -> bytes:

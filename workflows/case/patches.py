@@ -55,3 +55,6 @@ EI_BY_DUE_DATE_PATCH = "early-intervention-by-due-date"
 # A case started with a strategy variant (an experiment's arm) is worked under it: the variant's
 # cadence, channel order, tone and letter days, within the pack's legal minimums.
 STRATEGY_VARIANT_PATCH = "strategy-variant"
+# The monthly reports workflow (workflows/reports.py) adds the KPI report after the regulator
+# reports; runs that started before generate the four kinds they began with.
+KPI_REPORT_PATCH = "monthly-kpi-report"
