@@ -28,7 +28,11 @@ def _template_texts() -> set[str]:
 def test_every_text_of_the_page_is_translated(language: str) -> None:
     with (render.CATALOGS / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
         catalog = read_po(handle, locale=language)
-    translated = {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+    translated = {
+        str(m.id): str(m.string)
+        for m in catalog
+        if m.id and isinstance(m.string, str) and m.string and not m.fuzzy
+    }
     missing = sorted(_template_texts() - set(translated))
     assert not missing, f"untranslated in {language}: {missing}"
     for msgid, text in translated.items():  # a placeholder lost in translation breaks the page
