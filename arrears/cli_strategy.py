@@ -5,20 +5,33 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, TaskID
 from rich.table import Table
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from arrears import audit
+from arrears.analytics.behaviour import DEFAULT_MODEL, BehaviourModel, tilted
 from arrears.db import one_off_session
 from arrears.runtime import embedded_stack
 from arrears.settings import get_settings
-from arrears.strategy import experiments, results, scorecard, scoring, strategies, synthetic
+from arrears.strategy import (
+    checks,
+    experiments,
+    results,
+    scorecard,
+    scoring,
+    simulation,
+    strategies,
+    synthetic,
+)
 from models.enums import PolicyPack
 from policies.strategy import Variant, VariantRefused
 
@@ -267,3 +280,145 @@ def experiment_guard(name: str) -> None:
 
     stopped = _in_database(work)
     console.print(f"stopped: {', '.join(stopped)}" if stopped else "every arm within its guardrails")
+
+
+# ---------------------------------------------------------------------------------- simulation
+def _responses(pairs: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for pair in pairs:
+        name, _, factor = pair.partition("=")
+        try:
+            out[name] = float(factor)
+        except ValueError:
+            raise _fail(f"--response {pair!r}: write strategy=factor, e.g. us-mild=1.1", 2) from None
+    return out
+
+
+def _model(responses: dict[str, float]) -> BehaviourModel:
+    """The portfolio's behaviour model, with the cure odds of each named strategy's cases scaled."""
+    arms = {name: tilted(DEFAULT_MODEL.roll_rates, cure=f) for name, f in responses.items()}
+    return replace(DEFAULT_MODEL, arm_roll_rates=MappingProxyType(arms))
+
+
+async def _simulate(
+    variants: list[Variant], portfolio: simulation.Portfolio, days: int, model: BehaviourModel
+) -> list[checks.Outcome]:
+    costs = get_settings().collection_costs
+    outcomes = []
+    with Progress(console=console, transient=True) as bar:
+        for v in variants:
+            task = bar.add_task(f"{v.label}: {portfolio.cases} cases", total=days)
+
+            def advance(n: int, task: TaskID = task) -> None:
+                bar.advance(task, n)
+
+            run = await simulation.run_strategy(v, portfolio, days=days, model=model, progress=advance)
+            outcomes.append(checks.summarise(run, costs))
+    return outcomes
+
+
+def _side_by_side(outcomes: list[checks.Outcome]) -> Table:
+    table = Table("", *(o.strategy for o in outcomes), title="simulation, side by side")
+    for name in outcomes[0].kpis:
+        values = [o.kpis[name] for o in outcomes]
+        table.add_row(name, *(f"{v:.1%}" if name.endswith("rate") else f"{v:,.2f}" for v in values))
+    for name in outcomes[0].cost:
+        table.add_row(f"cost: {name}", *(f"{o.cost.get(name, 0):,.2f}" for o in outcomes))
+    for i, check in enumerate(outcomes[0].checks):
+        table.add_row(
+            f"{check.rule} ({check.citation})",
+            *(f"{len(o.checks[i].violations)} of {o.checks[i].checked}" for o in outcomes),
+        )
+    table.add_row("legal violations", *(str(o.violations) for o in outcomes))
+    table.add_row("seconds", *(f"{o.seconds:.1f}" for o in outcomes))
+    return table
+
+
+def simulate_strategy(
+    champion: Annotated[str, typer.Option(help="The champion: a built-in name or a JSON file.")],
+    challenger: Annotated[list[str], typer.Option(help="A challenger (repeat for more).")],
+    portfolio: Annotated[
+        str, typer.Option(help="Generated cases of the strategies' pack: N or N:SEED.")
+    ] = "200:1",
+    days: Annotated[int, typer.Option(min=1, max=730, help="Days to simulate.")] = 180,
+    response: Annotated[
+        list[str] | None,
+        typer.Option(help="Scale a strategy's cure odds in the behaviour model: name=factor."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the results as JSON.")] = None,
+) -> None:
+    """Run a generated portfolio through the real case workflow on the time-skipping server, once
+    per strategy; KPIs, cost and every legal check side by side. Exit 1 on any violation."""
+    try:
+        variants = [strategies.check(_variant(s)) for s in (champion, *challenger)]
+        book = simulation.Portfolio.parse(portfolio, variants[0].pack)
+    except (strategies.StrategyError, VariantRefused, simulation.SimulationError) as exc:
+        raise _fail(str(exc), 2) from None
+    try:
+        outcomes = asyncio.run(_simulate(variants, book, days, _model(_responses(response or []))))
+    except simulation.SimulationError as exc:
+        raise _fail(str(exc), 2) from None
+    console.print(_side_by_side(outcomes))
+    if out is not None:
+        out.write_text(json.dumps([_outcome_json(o) for o in outcomes], indent=1))
+    if any(o.violations for o in outcomes):
+        raise _fail("a strategy broke a legal rule in the simulation: it cannot be promoted")
+
+
+def _outcome_json(o: checks.Outcome) -> dict[str, Any]:
+    return {
+        "strategy": o.strategy,
+        "cases": o.cases,
+        "days": o.days,
+        "kpis": o.kpis,
+        "cost": {k: str(v) for k, v in o.cost.items()},
+        "checks": [
+            {"rule": c.rule, "citation": c.citation, "checked": c.checked, "violations": c.violations}
+            for c in o.checks
+        ],
+        "seconds": o.seconds,
+    }
+
+
+@experiment_app.command("promote")
+def experiment_promote(
+    name: Annotated[str, typer.Argument(help="The experiment.")],
+    arm: Annotated[
+        str | None, typer.Option(help="The arm to promote; default: the significant winner.")
+    ] = None,
+    portfolio: Annotated[str, typer.Option(help="The simulation's generated cases: N or N:SEED.")] = "200:1",
+    days: Annotated[int, typer.Option(min=1, max=730, help="Days to simulate.")] = 180,
+) -> None:
+    """Promote the winner in one step: simulate it on the real workflow, refuse it on any legal
+    violation, else make it the pack's champion and end the experiment."""
+    settings = get_settings()
+    with embedded_stack(settings, start_temporal=False) as endpoints:
+
+        async def go() -> str:
+            async with one_off_session(endpoints.database_url) as session:
+                exp = await experiments.find(session, name)
+                found = await results.report(session, exp)
+                chosen = next((r for r in found if r.name == arm), None) if arm else results.winner_of(found)
+                if chosen is None:
+                    raise results.PromotionRefused(f"experiment {name} has no arm {arm!r}")
+                row = await strategies.find(session, exp.policy_pack, chosen.strategy)
+                variant = strategies.variant_of(row)
+                pack = exp.policy_pack
+            book = simulation.Portfolio.parse(portfolio, pack)
+            outcomes = await _simulate([variant], book, days, DEFAULT_MODEL)
+            console.print(_side_by_side(outcomes))
+            async with one_off_session(endpoints.database_url) as session:
+                exp = await experiments.find(session, name)
+                promoted = await results.promote(
+                    session,
+                    exp,
+                    arm=chosen.name,
+                    violations=checks.violations_by_strategy(outcomes),
+                    actor=ACTOR,
+                )
+            return f"{promoted.strategy} is now the champion for {pack.value}; experiment {name} ended"
+
+        try:
+            console.print(asyncio.run(go()))
+        except (experiments.ExperimentError, results.PromotionRefused, simulation.SimulationError) as exc:
+            raise _fail(str(exc)) from None
