@@ -83,8 +83,9 @@ class DashboardFilters(BaseModel):
         return self
 
     def months(self) -> tuple[date, date]:
-        """The first and last month (first days); by default the twelve months to this one."""
-        last = date.fromisoformat(self.end + "-01") if self.end else this_month()
+        """The first and last month (first days); by default the twelve months to the last one
+        complete (this month's flows are known only at its end)."""
+        last = date.fromisoformat(self.end + "-01") if self.end else _back(this_month(), 1)
         first = date.fromisoformat(self.start + "-01") if self.start else _back(last, 11)
         return first, last
 

@@ -91,6 +91,9 @@ class Chart:
         return opening + Markup(drawn.removeprefix("<svg "))  # noqa: S704 (vl-convert's own SVG, text escaped by it)
 
 
+_INNER_ARIA = re.compile(r' (?:role|aria-[a-z]+)="[^"]*"')
+
+
 @lru_cache(maxsize=512)
 def _svg(spec: str, locale: Any) -> str:
     """vl-convert's SVG of a spec, cached: the same figures in the same language are drawn once."""
@@ -98,6 +101,8 @@ def _svg(spec: str, locale: Any) -> str:
     # ids from the spec, not from a per-process counter: two charts on a page never share a clip
     # path, and the report's bytes do not depend on what was drawn before
     digest = hashlib.sha256(spec.encode()).hexdigest()[:8]
+    # one picture to assistive technology: the marks' own roles and labels go, the root names it
+    drawn = _INNER_ARIA.sub("", drawn)
     return re.sub(r'(id="|url\(#)(clip|gradient|pattern)(\d+)', rf"\g<1>\g<2>{digest}-\g<3>", drawn)
 
 
@@ -349,7 +354,7 @@ def _bars(values: list[dict[str, Any]], *, axis: str, text: alt.Text) -> dict[st
     order = [v["label"] for v in values]
     base = alt.Chart(_data(values)).encode(
         y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=180)),
-        x=alt.X("count:Q", title=axis, axis=alt.Axis(format=",d", tickMinStep=1)),
+        x=alt.X("count:Q", title=axis, axis=alt.Axis(format=",d", tickMinStep=1, tickCount=5)),
     )
     drawn = base.mark_bar(color=OKABE_ITO[0], height=18)
     label = base.mark_text(align="left", dx=4, fontSize=11, color="#111").encode(text=text)

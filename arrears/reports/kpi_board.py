@@ -211,7 +211,12 @@ def draw(board: KpiBoard, *, gettext: Translate, measure: charts.Measure = "coun
     _ = gettext
     latest = board.kpis.flows[-1] if board.kpis.flows else None
     origins = [b.value for b in BUCKETS]
-    roll = [(_(N_("from %(bucket)s")) % {"bucket": s.series}, s) for s in board.kpis.worse_flows]
+    # 120+ has no worse bucket: its line would lie on zero
+    roll = [
+        (_(N_("from %(bucket)s")) % {"bucket": s.series}, s)
+        for s in board.kpis.worse_flows
+        if s.series != BUCKETS[-1].value
+    ]
     trends = [(_(KPI_LABELS[name]), s) for name in TRENDS for s in board.series(name)]
     return [
         charts.flow_matrix(latest, origins=origins, destinations=FLOW_TO, measure=measure, gettext=_),
