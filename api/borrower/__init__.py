@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.borrower import routes
+from api.borrower import entry, routes
 from arrears.borrower_links import Links
 from arrears.channels import Channels
 from arrears.settings import Settings
@@ -20,5 +20,6 @@ def install(app: FastAPI, settings: Settings) -> None:
     """Mount the page, its stylesheet, and the signer and channels it sends codes through."""
     app.state.borrower_links = Links.from_settings(settings)
     app.state.borrower_channels = Channels.from_settings(settings)
+    app.include_router(entry.router)
     app.include_router(routes.router)
     app.mount("/me/static", StaticFiles(directory=STATIC), name="borrower-static")

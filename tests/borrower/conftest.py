@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from temporalio.client import Client
 
 from api.app import create_app
-from api.borrower import routes
+from api.borrower import entry
 from api.cases import workflow
 from arrears.borrower_links import Links
 from arrears.channels import Channels
@@ -190,7 +190,7 @@ async def portal(
 @pytest.fixture(autouse=True)
 def fresh_limits() -> None:
     """Each test starts with the per-address windows empty (every test comes from 127.0.0.1)."""
-    for window in (routes.OPENS, routes.GUESSES, routes.SENDS):
+    for window in (entry.OPENS, entry.GUESSES, entry.SENDS):
         window.reset()
 
 

@@ -3,15 +3,20 @@ refused with "expired" and nothing more; a session shows only the case its link 
 
 from __future__ import annotations
 
+import asyncio
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlmodel import col, select
 
+from activities.messages import offers_page
 from arrears.borrower_links import Links
 from models.documents import Message
-from tests.borrower.conftest import Portal, SignedIn, form_token
+from models.enums import Channel
+from tests.borrower.conftest import LINK, Portal, SignedIn, form_token
+from workflows.dto import SendRequest
 
 MAIN = re.compile(r"<main[^>]*>(.*)</main>", re.S)
 
@@ -115,3 +120,35 @@ async def test_a_letter_code_opens_its_letter_link_and_guesses_are_limited(porta
         refused(await client.post("/me/letter", data={"code": wrong}))
         statuses = [(await client.post("/me/letter", data={"code": wrong})).status_code for _ in range(12)]
         assert 429 in statuses  # at most ten guesses a minute from one address
+
+
+async def test_an_sms_carries_the_personal_link_and_it_opens(portal: Portal) -> None:
+    phone = f"+1 646 {uuid.uuid4().int % 10_000_000:07d}"
+    await portal.open_case(days_past_due=3, phone=phone)
+    for _ in range(300):
+        texts = [r["body"]["text"] for r in portal.sms.to(phone)]
+        if texts:
+            break
+        await asyncio.sleep(0.1)
+    [text] = texts
+    found = LINK.search(text)
+    assert found is not None and "$1,500.00" in text
+    async with httpx.AsyncClient(timeout=60) as client:
+        page = await client.get(found.group(0))
+    assert page.status_code == 200 and "Send me a code by text message" in page.text
+
+
+def test_court_filings_agreements_and_stay_notices_carry_no_link() -> None:
+    base = {
+        "case_id": uuid.uuid4(),
+        "step": "s",
+        "document": "reminder",
+        "arrears": "1.00",
+        "fees": "0",
+        "days_past_due": 1,
+        "delinquent_since": "2026-11-01",
+    }
+    assert offers_page(SendRequest(**base, channel=Channel.EMAIL))
+    assert not offers_page(SendRequest(**base, channel=None))  # a court filing's cover
+    assert not offers_page(SendRequest(**base, channel=Channel.LETTER, collection=False))  # an agreement
+    assert not offers_page(SendRequest(**base, channel=Channel.LETTER, holds=["stay"]))
