@@ -14,6 +14,7 @@ The matrix, in one place (the role-matrix test walks it):
 | delinquency intake             | -           | yes        | -          | -         | yes    |
 | reports: list, download        | -           | -          | yes        | yes       | yes    |
 | reports: generate              | -           | -          | yes        | -         | yes    |
+| KPI dashboard, its CSVs        | -           | all        | all        | -         | all    |
 
 "Own team" means a case whose team is the token's `team` claim, or one assigned to the caller.
 Agents and supervisors contact borrowers, so they see names and contact details (and each read
@@ -37,6 +38,7 @@ from models.enums import Role
 CASE_READERS = (Role.AGENT, Role.SUPERVISOR, Role.COMPLIANCE, Role.ADMIN)
 DOCUMENT_READERS = (Role.AGENT, Role.SUPERVISOR, Role.COMPLIANCE)
 CASE_WORKERS = (Role.AGENT, Role.SUPERVISOR)
+KPI_READERS = (Role.SUPERVISOR, Role.COMPLIANCE, Role.ADMIN)
 PII_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR})
 
 CaseReader = Annotated[Principal, Depends(require_roles(*CASE_READERS))]

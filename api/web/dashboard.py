@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from api.access import KPI_READERS
 from api.deps import DatabaseDep, SettingsDep
 from api.web import i18n
 from api.web.i18n import N_
@@ -28,11 +29,10 @@ from arrears.analytics.charts import Chart
 from arrears.analytics.definitions import DEFINITIONS
 from arrears.analytics.types import KpiFilters, months, next_month
 from arrears.reports import kpi_board
-from models.enums import PolicyPack, Role, Segment
+from models.enums import PolicyPack, Segment
 
 router = APIRouter(prefix="/web/dashboard", include_in_schema=False)
 
-KPI_READERS = (Role.SUPERVISOR, Role.COMPLIANCE, Role.ADMIN)
 MAX_MONTHS = 36
 NAME = r"^[A-Za-z0-9_.\-]*$"
 
