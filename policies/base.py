@@ -67,6 +67,18 @@ class StayOrderKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class DebtorFacts:
+    """What is known of a borrower's bankruptcy case that decides the written early-intervention
+    notice (12 CFR 1024.39(c)(1)(ii)): the plan or statement of intention, and court orders."""
+
+    surrender: bool = False  # the plan or the statement of intention surrenders the property
+    plan_provides_for_arrearage: bool | None = None  # None: no plan known yet
+    lien_avoided: bool = False  # by the plan or a court order
+    stay_lifted: bool = False  # a court order lifting the stay as to the property
+    collection_ceased_by_order: bool = False  # a court order requiring collection to cease
+
+
+@dataclass(frozen=True, slots=True)
 class StayRule:
     """What a bankruptcy filing does, given the prior dismissed cases within a year."""
 
@@ -246,9 +258,19 @@ class Pack(ABC):
         today: date,
         delinquent_since: date,
         court_case: str,
+        facts: DebtorFacts | None = None,
     ) -> tuple[Rule, Step | None] | None:
         """What early intervention owes a debtor in bankruptcy (the rule, and the notice if one
-        goes out); None where the pack has no early intervention."""
+        goes out); None where the pack has no early intervention. Without `facts`, as runs
+        decided before they were recorded (by chapter and surrender)."""
+        return None
+
+    def debtor_live_contact_rule(self) -> Rule | None:
+        """The rule that exempts live contact while the borrower is a debtor, where the pack has it."""
+        return None
+
+    def bankruptcy_case_end_rule(self) -> Rule | None:
+        """The rule early intervention resumes under once the bankruptcy case ends, if any."""
         return None
 
     def early_intervention_resumes_on(

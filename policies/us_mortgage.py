@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from models.enums import CaseOutcome, Channel, PolicyPack, Segment
 from policies import validation_notice
-from policies.base import Pack, Reminder, Rule, StayOrderKind, StayRule, Step, StepKind
+from policies.base import DebtorFacts, Pack, Reminder, Rule, StayOrderKind, StayRule, Step, StepKind
 
 P = "us_mortgage"
 R = {
@@ -22,6 +22,20 @@ R = {
         f"{P}.early_intervention.bankruptcy_exempt", "12 CFR 1024.39(c)(1)(i), (ii)"
     ),
     "ei_cease_exempt": Rule(f"{P}.early_intervention.cease_communication", "12 CFR 1024.39(c)(1)(ii), (d)"),
+    "ei_exempt_surrender": Rule(
+        f"{P}.early_intervention.bankruptcy_exempt_surrender", "12 CFR 1024.39(c)(1)(i), (ii)(A), (C)"
+    ),
+    "ei_exempt_no_arrearage": Rule(
+        f"{P}.early_intervention.bankruptcy_exempt_plan", "12 CFR 1024.39(c)(1)(i), (ii)(A)"
+    ),
+    "ei_exempt_lien_avoided": Rule(
+        f"{P}.early_intervention.bankruptcy_exempt_lien_avoided", "12 CFR 1024.39(c)(1)(i), (ii)(A), (B)"
+    ),
+    "ei_exempt_order": Rule(
+        f"{P}.early_intervention.bankruptcy_exempt_court_order", "12 CFR 1024.39(c)(1)(i), (ii)(B)"
+    ),
+    "ei_debtor": Rule(f"{P}.early_intervention.debtor_live_contact", "12 CFR 1024.39(c)(1)(i)"),
+    "ei_case_end": Rule(f"{P}.early_intervention.bankruptcy_case_ended", "12 CFR 1024.39(c)(2)"),
     "ei_resumed": Rule(f"{P}.early_intervention.resumed", "12 CFR 1024.39(c)(2)"),
     "ack": Rule(f"{P}.loss_mitigation.acknowledgment", "12 CFR 1024.41(b)(2)(i)(B)"),
     "evaluation": Rule(f"{P}.loss_mitigation.evaluation", "12 CFR 1024.41(c)(1)"),
@@ -265,16 +279,24 @@ class UsMortgage(Pack):
         today: date,
         delinquent_since: date,
         court_case: str,
+        facts: DebtorFacts | None = None,
     ) -> tuple[Rule, Step | None]:
         """Live contact is exempt while a borrower is a debtor ((c)(1)(i)). The written notice is
-        exempt in a chapter 7 or 11 case, where the plan or statement of intention surrenders the
-        dwelling, or after a cease-communication request under the FDCPA ((c)(1)(ii), (d));
-        otherwise one notice per bankruptcy case without a request for payment, by the 45th day
-        after the petition ((c)(1)(iii)): on the day the regular notice would go, if earlier."""
+        exempt after a cease-communication request under the FDCPA ((d)); where the plan or the
+        statement of intention surrenders the property, the plan does not provide for the
+        pre-petition arrearage or the maintenance of payments, or avoids the lien; or where a
+        court order lifts the stay, avoids the lien or requires collection to cease
+        ((c)(1)(ii)). Whatever the chapter, it is otherwise owed once per bankruptcy case, without
+        a request for payment, by the 45th day after the petition ((c)(1)(iii)): on the day the
+        regular notice would go, if earlier. Without `facts` (runs that recorded none), a chapter
+        7 or 11 case or a surrender exempts it, as those runs decided."""
         if cease:
             return R["ei_cease_exempt"], None
-        if chapter in (7, 11) or surrender:
-            return R["ei_bankruptcy_exempt"], None
+        if facts is None:
+            if chapter in (7, 11) or surrender:
+                return R["ei_bankruptcy_exempt"], None
+        elif (exempt := self._debtor_exemption(facts)) is not None:
+            return exempt, None
         latest = filed_on + timedelta(days=self.written_notice_day)  # mailed by day 40: there by 45
         regular = (
             delinquent_since + timedelta(days=self.written_notice_day + self.notice_gap_days * k)
@@ -292,6 +314,25 @@ class UsMortgage(Pack):
             detail=f"chapter {chapter} case {court_case}: the written notice without a request for "
             f"payment, due by {(filed_on + timedelta(days=45)).isoformat()}",
         )
+
+    @staticmethod
+    def _debtor_exemption(facts: DebtorFacts) -> Rule | None:
+        """The rule that exempts the written notice during the bankruptcy case, if one does."""
+        if facts.surrender:
+            return R["ei_exempt_surrender"]
+        if facts.plan_provides_for_arrearage is False:
+            return R["ei_exempt_no_arrearage"]
+        if facts.lien_avoided:
+            return R["ei_exempt_lien_avoided"]
+        if facts.stay_lifted or facts.collection_ceased_by_order:
+            return R["ei_exempt_order"]
+        return None
+
+    def debtor_live_contact_rule(self) -> Rule | None:
+        return R["ei_debtor"]
+
+    def bankruptcy_case_end_rule(self) -> Rule | None:
+        return R["ei_case_end"]
 
     def early_intervention_resumes_on(
         self, *, delinquent_since: date, case_ended: date, due_dates: Sequence[date] | None = None

@@ -79,6 +79,33 @@ class BankruptcyFiling(Staff):
         default=False,
         description="the plan or statement of intention surrenders the dwelling (12 CFR 1024.39(c)(1)(ii))",
     )
+    plan_provides_for_arrearage: bool | None = Field(
+        default=None,
+        description="the plan provides for the pre-petition arrearage or the maintenance of payments "
+        "(false: it does not); null while no plan is known",
+    )
+    lien_avoided: bool = Field(default=False, description="the plan or a court order avoids the lien")
+    collection_ceased_by_order: bool = Field(
+        default=False, description="a court order requires the servicer to cease collection efforts"
+    )
+
+
+class BankruptcyFacts(Staff):
+    """What became known of a bankruptcy case after its filing: a plan or statement of intention,
+    a court order (12 CFR 1024.39(c)(1)(ii)). A field left out keeps what was recorded."""
+
+    on: BoundedDate
+    surrender: bool | None = None
+    plan_provides_for_arrearage: bool | None = None
+    lien_avoided: bool | None = None
+    collection_ceased_by_order: bool | None = None
+
+
+class BankruptcyCaseEnd(Staff):
+    """The bankruptcy case ended: dismissed, closed or discharged (12 CFR 1024.39(c)(2))."""
+
+    kind: Literal["dismissed", "closed", "discharged"]
+    on: BoundedDate
 
 
 class StayOrder(Staff):

@@ -16,6 +16,12 @@ from workflows.commands import (
     Appeal as Appeal,
 )
 from workflows.commands import (
+    BankruptcyCaseEnd as BankruptcyCaseEnd,
+)
+from workflows.commands import (
+    BankruptcyFacts as BankruptcyFacts,
+)
+from workflows.commands import (
     BankruptcyFiling as BankruptcyFiling,
 )
 from workflows.commands import (
@@ -140,6 +146,22 @@ class StayState(BaseModel):
     surrender: bool = False  # the plan or statement of intention surrenders the dwelling
 
 
+class DebtorCase(BaseModel):
+    """A bankruptcy case of the borrower's, from its filing to its end: what early intervention
+    follows (12 CFR 1024.39(c)), which outlives the stay (relief ends the stay, not the case)."""
+
+    court_case: str
+    chapter: int
+    filed_on: date
+    surrender: bool = False
+    plan_provides_for_arrearage: bool | None = None
+    lien_avoided: bool = False
+    collection_ceased_by_order: bool = False
+    stay_lifted: bool = False  # relief from the stay: a court order lifting it
+    ended: Literal["dismissed", "closed", "discharged"] | None = None
+    ended_on: date | None = None
+
+
 class EbaStatus(BaseModel):
     forborne: bool = False
     non_performing: bool = False
@@ -204,6 +226,7 @@ class CaseMemory(BaseModel):
     close_proposal: CloseProposal | None = None
     calls: list[CallLog] = Field(default_factory=list)  # the recent ones (Reg F call frequency)
     early_intervention_resumes_on: date | None = None  # after a bankruptcy case (1024.39(c)(2))
+    bankruptcy: DebtorCase | None = None  # the borrower's latest bankruptcy case, while and after
     # The instalments past due at opening and what covered each one (oldest first); None for
     # runs that count from the reported day alone (started before the schedule was carried).
     schedule: list[Instalment] | None = None

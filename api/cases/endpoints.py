@@ -16,6 +16,8 @@ from api.cases import service
 from api.cases.schemas import (
     Accepted,
     ApplicationIn,
+    BankruptcyCaseEndIn,
+    BankruptcyFactsIn,
     BankruptcyIn,
     CaseDetail,
     CaseSummary,
@@ -211,6 +213,46 @@ async def resolve_bankruptcy(
         principal=principal,
         case_id=case_id,
         update=Update.RESOLVE_BANKRUPTCY,
+        body=body,
+    )
+
+
+@router.post(
+    "/{case_id}/bankruptcy/facts",
+    summary="Record the plan's, the statement of intention's or a court order's facts (12 CFR 1024.39(c))",
+    responses=ACTION_ERRORS,
+)
+async def record_bankruptcy_facts(
+    case_id: uuid.UUID, body: BankruptcyFactsIn, principal: CaseWorker, db: DatabaseDep, client: TemporalDep
+) -> Accepted:
+    """Surrender, the plan's treatment of the arrearage, a lien avoided, an order to cease
+    collection: they decide whether the written early-intervention notice is owed."""
+    return await service.act(
+        db=db,
+        client=client,
+        principal=principal,
+        case_id=case_id,
+        update=Update.RECORD_BANKRUPTCY_FACTS,
+        body=body,
+    )
+
+
+@router.post(
+    "/{case_id}/bankruptcy/case-end",
+    summary="Record that the bankruptcy case was dismissed, closed or discharged (12 CFR 1024.39(c)(2))",
+    responses=ACTION_ERRORS,
+)
+async def end_bankruptcy_case(
+    case_id: uuid.UUID, body: BankruptcyCaseEndIn, principal: CaseWorker, db: DatabaseDep, client: TemporalDep
+) -> Accepted:
+    """After relief from the stay the borrower is still a debtor; early intervention resumes
+    after the next payment due date that follows the case's end."""
+    return await service.act(
+        db=db,
+        client=client,
+        principal=principal,
+        case_id=case_id,
+        update=Update.END_BANKRUPTCY_CASE,
         body=body,
     )
 

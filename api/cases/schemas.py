@@ -17,6 +17,8 @@ from api.service import ONE_LINE, PRINTABLE
 from models.enums import CaseOutcome, CaseStage, CaseStatus, Channel, MessageStatus, PolicyPack
 from workflows.dto import (
     Appeal,
+    BankruptcyCaseEnd,
+    BankruptcyFacts,
     BankruptcyFiling,
     BankruptcyResolution,
     CaseState,
@@ -251,6 +253,16 @@ class ResolutionIn(CommandBody):
 
 @command_body(StayOrder)
 class StayOrderIn(CommandBody):
+    pass
+
+
+@command_body(BankruptcyFacts)
+class BankruptcyFactsIn(CommandBody):
+    pass
+
+
+@command_body(BankruptcyCaseEnd)
+class BankruptcyCaseEndIn(CommandBody):
     pass
 
 

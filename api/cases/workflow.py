@@ -29,6 +29,8 @@ from models.enums import CaseStatus
 from workflows.commands import CallbackRequest
 from workflows.dto import (
     Appeal,
+    BankruptcyCaseEnd,
+    BankruptcyFacts,
     BankruptcyFiling,
     BankruptcyResolution,
     CaseState,
@@ -61,6 +63,8 @@ class Update(StrEnum):
     REQUEST_FORBEARANCE = "request_forbearance"
     RECORD_BANKRUPTCY = "record_bankruptcy"
     RESOLVE_BANKRUPTCY = "resolve_bankruptcy"
+    RECORD_BANKRUPTCY_FACTS = "record_bankruptcy_facts"
+    END_BANKRUPTCY_CASE = "end_bankruptcy_case"
     RECORD_STAY_ORDER = "record_stay_order"
     RECORD_PAYMENT_CHANGE = "record_payment_change"
     RECORD_POST_PETITION_FEE = "record_post_petition_fee"
@@ -91,6 +95,8 @@ COMMANDS: dict[Update, type[Staff]] = {
     Update.REQUEST_FORBEARANCE: ForbearanceRequest,
     Update.RECORD_BANKRUPTCY: BankruptcyFiling,
     Update.RESOLVE_BANKRUPTCY: BankruptcyResolution,
+    Update.RECORD_BANKRUPTCY_FACTS: BankruptcyFacts,
+    Update.END_BANKRUPTCY_CASE: BankruptcyCaseEnd,
     Update.RECORD_STAY_ORDER: StayOrder,
     Update.RECORD_PAYMENT_CHANGE: PaymentChange,
     Update.RECORD_POST_PETITION_FEE: PostPetitionFee,

@@ -48,6 +48,8 @@ def _dated(case_id: str, day: str) -> list[tuple[str, str, dict[str, Any]]]:
         (f"{case}/bankruptcy", "filed_on", {"court_case": "26-10001", "filed_on": day, **WHY}),
         (f"{case}/bankruptcy/resolution", "on", {"kind": "relief", "on": day, **WHY}),
         (f"{case}/bankruptcy/orders", "on", {"kind": "extend", "on": day, **WHY}),
+        (f"{case}/bankruptcy/facts", "on", {"surrender": True, "on": day, **WHY}),
+        (f"{case}/bankruptcy/case-end", "on", {"kind": "closed", "on": day, **WHY}),
         (
             f"{case}/bankruptcy/payment-changes",
             "effective_on",

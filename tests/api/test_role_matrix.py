@@ -103,6 +103,18 @@ ROUTES = [
     ),
     _r(
         "POST",
+        "/v1/cases/{case}/bankruptcy/facts",
+        WORKERS,
+        {"on": str(TODAY), "surrender": True, **WHY},
+    ),
+    _r(
+        "POST",
+        "/v1/cases/{case}/bankruptcy/case-end",
+        WORKERS,
+        {"kind": "closed", "on": str(TODAY), **WHY},
+    ),
+    _r(
+        "POST",
         "/v1/cases/{case}/bankruptcy/orders",
         WORKERS,
         {"kind": "extend", "on": str(TODAY), **WHY},

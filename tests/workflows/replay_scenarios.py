@@ -13,6 +13,7 @@ from models.enums import Channel
 from workflows.case import CaseWorkflow
 from workflows.dto import (
     Appeal,
+    BankruptcyCaseEnd,
     BankruptcyFiling,
     BankruptcyResolution,
     ContactRecord,
@@ -196,6 +197,17 @@ async def stay_ended_by_discharge(case: Any) -> None:
     await _resolve(case, "discharge")
 
 
+async def relief_then_bankruptcy_case_closed(case: Any) -> None:
+    """Relief ends the stay, not the case: early intervention waits for the case to close."""
+    await _file(case, chapter=7)
+    await _later(case, 20)
+    await _resolve(case, "relief")
+    await _later(case, 30)
+    end = BankruptcyCaseEnd(by="legal", reason="case closed", kind="closed", on=await case.today())
+    await _update(case, CaseWorkflow.end_bankruptcy_case, end)
+    await _later(case, 40)
+
+
 async def chapter_13_notices(case: Any) -> None:
     await _file(case, chapter=13)
     filed = await case.today()
@@ -267,6 +279,7 @@ SCENARIOS: dict[str, tuple[str, int, dict[str, Any], Play]] = {
     "us_stay_ended_by_dismissal": ("us_mortgage", 60, {}, stay_ended_by_dismissal),
     "se_stay_ended_by_discharge": ("se_consumer", 30, {}, stay_ended_by_discharge),
     "us_chapter_13_notices": ("us_mortgage", 20, {}, chapter_13_notices),
+    "us_relief_then_bankruptcy_case_closed": ("us_mortgage", 10, {}, relief_then_bankruptcy_case_closed),
     "us_payment_covers_oldest_instalments": (
         "us_mortgage",
         70,

@@ -14,10 +14,13 @@ with workflow.unsafe.imports_passed_through():
     from models.audit_actions import stay_resolution_key
     from models.enums import CaseOutcome, CaseStage, Channel, StayResolution
     from policies import Rule, Step, StepKind
-    from policies.base import StayOrderKind
+    from policies.base import DebtorFacts, StayOrderKind
     from workflows.dto import (
+        BankruptcyCaseEnd,
+        BankruptcyFacts,
         BankruptcyFiling,
         BankruptcyResolution,
+        DebtorCase,
         Hold,
         PaymentChange,
         Period,
@@ -29,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows.case.context import Case, Transition
 from workflows.case.effects import Effects, observe
 from workflows.case.patches import (
+    BANKRUPTCY_CASE_PATCH,
     BANKRUPTCY_EARLY_INTERVENTION_PATCH,
     DOCUMENTS_PATCH,
     EI_BY_DUE_DATE_PATCH,
@@ -85,7 +89,12 @@ class Bankruptcy:
                 notice.cancel()
         resolution = stay.resolution or "expired"
         stay.resolution = resolution
-        if notice is not None and resolution == "dismissal":
+        if c.m.bankruptcy is not None:  # the case goes on after relief or a lapse; resumes at its end
+            if resolution == "relief":
+                c.m.bankruptcy.stay_lifted = True
+            if c.m.bankruptcy.ended is not None:
+                resume_after_case(c, c.m.bankruptcy)
+        elif notice is not None and resolution == "dismissal":
             c.m.early_intervention_resumes_on = c.pack.early_intervention_resumes_on(
                 delinquent_since=c.delinquent_since(),
                 case_ended=c.today(),
@@ -101,42 +110,13 @@ class Bankruptcy:
     async def _early_intervention(self, stay: StayState) -> None:
         """12 CFR 1024.39(c)(1): no live contact while the borrower is a debtor (the obligations
         do not run during the stay); the written notice exempt, or one modified notice."""
-        c = self.c
-        decision = self._early_intervention_rule(stay)
-        if decision is None:
-            return
-        rule, step = decision
-        key = f"early_intervention.bankruptcy.{stay.court_case}"
-        if step is not None and step.key not in c.m.done:
-            await c.sleep_until(step.day, lambda: False)
-            decision = self._early_intervention_rule(stay)  # a cease request may have come since
-            if decision is not None and decision[1] is not None:
-                await self.fx.do(step)
-                return
-            rule = decision[0] if decision is not None else rule
-        if step is None or step.key not in c.m.done:
-            if f"{key}.exempt" in c.m.done:
-                return
-            await self.fx.record(
-                key=f"{key}.exempt",
-                kind="message",
-                status="suppressed",
-                rule=rule,
-                detail=f"chapter {stay.chapter} case {stay.court_case}: no live contact, no written notice",
-                collection=False,
-            )
-            c.m.done[f"{key}.exempt"] = c.today()
-
-    def _early_intervention_rule(self, stay: StayState) -> tuple[Rule, Step | None] | None:
-        c = self.c
-        return c.pack.bankruptcy_early_intervention(
+        await written_notice_while_debtor(
+            self.c,
+            self.fx,
             chapter=stay.chapter,
-            surrender=stay.surrender,
-            cease=any(h.kind == "cease" and not h.channels for h in c.active_holds()),
-            filed_on=stay.filed_on,
-            today=c.today(),
-            delinquent_since=c.delinquent_since(),
             court_case=stay.court_case,
+            filed_on=stay.filed_on,
+            surrender=stay.surrender,
         )
 
     async def _wait_out(self, stay: StayState) -> None:
@@ -165,6 +145,17 @@ class Bankruptcy:
     async def record_filing(self, filing: BankruptcyFiling) -> str:
         """A bankruptcy filing: the stay stops every collection action at once, if it arises."""
         c = self.c
+        if workflow.patched(BANKRUPTCY_CASE_PATCH):
+            c.m.bankruptcy = DebtorCase(
+                court_case=filing.court_case,
+                chapter=filing.chapter,
+                filed_on=filing.filed_on,
+                surrender=filing.surrender,
+                plan_provides_for_arrearage=filing.plan_provides_for_arrearage,
+                lien_avoided=filing.lien_avoided,
+                collection_ceased_by_order=filing.collection_ceased_by_order,
+            )
+            c.version += 1
         prior = filing.prior_dismissed_within_year
         rule = c.pack.stay(prior_dismissed_within_year=prior, chapter=filing.chapter)
         if rule != c.pack.stay(prior_dismissed_within_year=prior) and not workflow.patched(
@@ -282,6 +273,10 @@ class Bankruptcy:
         c = self.c
         assert c.m.stay is not None
         c.m.stay.resolution = resolution.kind
+        debtor = c.m.bankruptcy
+        if debtor is not None and resolution.kind != "relief":  # the stay ends with the case
+            debtor.ended = "dismissed" if resolution.kind == "dismissal" else "discharged"
+            debtor.ended_on = resolution.on
         c.version += 1
         await self.fx.staff_record(
             resolution,
@@ -295,6 +290,97 @@ class Bankruptcy:
     def validate_resolution(self, resolution: BankruptcyResolution) -> None:
         if self.c.m.stay is None or self.c.m.stay.resolution is not None:
             raise ApplicationError("no bankruptcy stay is in force")
+
+    async def record_facts(self, facts: BankruptcyFacts) -> str:
+        """What the plan, the statement of intention or a court order says (1024.39(c)(1)(ii))."""
+        c = self.c
+        debtor = c.m.bankruptcy
+        assert debtor is not None
+        recorded = facts.model_dump(
+            include={
+                "surrender",
+                "plan_provides_for_arrearage",
+                "lien_avoided",
+                "collection_ceased_by_order",
+            },
+            exclude_none=True,
+        )
+        for name, value in recorded.items():
+            setattr(debtor, name, value)
+        c.version += 1
+        rule, notice = _notice_decision(
+            c, debtor.chapter, debtor.court_case, debtor.filed_on, debtor.surrender
+        )
+        owed = "exempt" if notice is None else "owed without a request for payment"
+        await self.fx.staff_record(
+            facts,
+            key=f"bankruptcy.{debtor.court_case}.facts.{len(c.m.actions)}",
+            kind="bankruptcy",
+            rule=rule,
+            detail=f"on {facts.on.isoformat()}: "
+            + ", ".join(f"{name} {str(value).lower()}" for name, value in sorted(recorded.items()))
+            + f"; written early-intervention notice {owed}",
+        )
+        return f"written notice {owed}"
+
+    def validate_facts(self, facts: BankruptcyFacts) -> None:
+        debtor = self._open_debtor_case()
+        if facts.on > self.c.today():
+            raise ApplicationError("on is in the future")
+        if facts.on < debtor.filed_on:
+            raise ApplicationError(f"on is before the filing ({debtor.filed_on.isoformat()})")
+        if all(
+            v is None
+            for v in (
+                facts.surrender,
+                facts.plan_provides_for_arrearage,
+                facts.lien_avoided,
+                facts.collection_ceased_by_order,
+            )
+        ):
+            raise ApplicationError("no fact given: set at least one of the plan's or the court's facts")
+
+    async def end_case(self, end: BankruptcyCaseEnd) -> str:
+        """The bankruptcy case was dismissed, closed or discharged: early intervention resumes
+        after the next payment due date (12 CFR 1024.39(c)(2))."""
+        c = self.c
+        debtor = c.m.bankruptcy
+        assert debtor is not None
+        debtor.ended, debtor.ended_on = end.kind, end.on
+        if c.m.filing_without_stay is not None and c.m.filing_without_stay.court_case == debtor.court_case:
+            c.m.filing_without_stay = None  # no stay can be imposed in a case that is over
+        resume_after_case(c, debtor)
+        resumes = c.m.early_intervention_resumes_on
+        c.version += 1
+        await self.fx.staff_record(
+            end,
+            key=f"bankruptcy.{debtor.court_case}.case_end.{end.kind}",
+            kind="bankruptcy",
+            rule=c.pack.bankruptcy_case_end_rule() or c.pack.stay_rule,
+            detail=f"bankruptcy case {end.kind} on {end.on.isoformat()}"
+            + (f": early intervention resumes after the due date {resumes.isoformat()}" if resumes else ""),
+        )
+        return f"early intervention resumes after {resumes.isoformat()}" if resumes else end.kind
+
+    def validate_case_end(self, end: BankruptcyCaseEnd) -> None:
+        debtor = self._open_debtor_case()
+        if self.c.m.stay is not None:
+            raise ApplicationError(
+                "the stay is in force: record the dismissal or discharge as the stay's resolution, "
+                "which ends the bankruptcy case too"
+            )
+        if end.on > self.c.today():
+            raise ApplicationError("on is in the future")
+        if end.on < debtor.filed_on:
+            raise ApplicationError(f"on is before the filing ({debtor.filed_on.isoformat()})")
+
+    def _open_debtor_case(self) -> DebtorCase:
+        c = self.c
+        c.require_open()
+        debtor = c.m.bankruptcy
+        if debtor is None or debtor.ended is not None:
+            raise ApplicationError("no bankruptcy case is open on this loan")
+        return debtor
 
     async def payment_change(self, change: PaymentChange) -> str:
         """Give the chapter 13 payment-change notice (a stay-safe notice the court rules require)."""
@@ -356,6 +442,92 @@ class Bankruptcy:
         if rules is None or self.c.m.stay is None or self.c.m.stay.chapter != 13:
             raise ApplicationError("only during a chapter 13 stay under a pack with FRBP 3002.1")
         return rules
+
+
+def _facts(c: Case, court_case: str) -> DebtorFacts | None:
+    """The recorded facts of the bankruptcy case; None for runs that recorded none."""
+    debtor = c.m.bankruptcy
+    if debtor is None or debtor.court_case != court_case:
+        return None
+    return DebtorFacts(
+        surrender=debtor.surrender,
+        plan_provides_for_arrearage=debtor.plan_provides_for_arrearage,
+        lien_avoided=debtor.lien_avoided,
+        stay_lifted=debtor.stay_lifted,
+        collection_ceased_by_order=debtor.collection_ceased_by_order,
+    )
+
+
+def _notice_decision(
+    c: Case, chapter: int, court_case: str, filed_on: date, surrender: bool
+) -> tuple[Rule, Step | None]:
+    decision = c.pack.bankruptcy_early_intervention(
+        chapter=chapter,
+        surrender=surrender,
+        cease=any(h.kind == "cease" and not h.channels for h in c.active_holds()),
+        filed_on=filed_on,
+        today=c.today(),
+        delinquent_since=c.delinquent_since(),
+        court_case=court_case,
+        facts=_facts(c, court_case),
+    )
+    return decision if decision is not None else (c.pack.stay_rule, None)
+
+
+async def written_notice_while_debtor(
+    c: Case,
+    fx: Effects,
+    *,
+    chapter: int,
+    court_case: str,
+    filed_on: date,
+    surrender: bool,
+    ended: Callable[[], bool] = lambda: False,
+) -> None:
+    """12 CFR 1024.39(c)(1): while the borrower is a debtor, the written notice exempt (recorded
+    as such) or one modified notice per bankruptcy case; nothing more once `ended`."""
+    decision = c.pack.bankruptcy_early_intervention(
+        chapter=chapter,
+        surrender=surrender,
+        cease=False,
+        filed_on=filed_on,
+        today=c.today(),
+        delinquent_since=c.delinquent_since(),
+        court_case=court_case,
+    )
+    if decision is None:
+        return  # the pack has no early intervention
+    rule, step = _notice_decision(c, chapter, court_case, filed_on, surrender)
+    key = f"early_intervention.bankruptcy.{court_case}"
+    if step is not None and step.key not in c.m.done:
+        if await c.sleep_until(step.day, ended):
+            return
+        rule, now = _notice_decision(c, chapter, court_case, filed_on, surrender)  # a cease may have come
+        if now is not None:
+            await fx.do(step)
+            return
+    if step is None or step.key not in c.m.done:
+        if f"{key}.exempt" in c.m.done:
+            return
+        await fx.record(
+            key=f"{key}.exempt",
+            kind="message",
+            status="suppressed",
+            rule=rule,
+            detail=f"chapter {chapter} case {court_case}: no live contact, no written notice",
+            collection=False,
+        )
+        c.m.done[f"{key}.exempt"] = c.today()
+
+
+def resume_after_case(c: Case, debtor: DebtorCase) -> None:
+    """Early intervention resumes after the next payment due date following the case's end."""
+    assert debtor.ended_on is not None
+    c.m.early_intervention_resumes_on = c.pack.early_intervention_resumes_on(
+        delinquent_since=c.delinquent_since(),
+        case_ended=debtor.ended_on,
+        due_dates=c.due_dates(until=debtor.ended_on),
+    )
 
 
 def _moved_or_resolved(stay: StayState, ends_on: date) -> Callable[[], bool]:

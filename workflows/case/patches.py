@@ -58,3 +58,8 @@ STRATEGY_VARIANT_PATCH = "strategy-variant"
 # The monthly reports workflow (workflows/reports.py) adds the KPI report after the regulator
 # reports; runs that started before generate the four kinds they began with.
 KPI_REPORT_PATCH = "monthly-kpi-report"
+# Early intervention follows the bankruptcy case, not the stay (12 CFR 1024.39(c)): the written notice
+# exempt or modified by the plan's and the court's facts whatever the chapter, live contact exempt
+# until the case is dismissed, closed or discharged, and both resumed after the next due date then.
+# Runs without the marker decide by chapter and resume at once after relief from the stay.
+BANKRUPTCY_CASE_PATCH = "early-intervention-until-bankruptcy-case-ends"

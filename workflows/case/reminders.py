@@ -22,8 +22,9 @@ with workflow.unsafe.imports_passed_through():
         next_call,
     )
     from policies.nl_consumer import NlConsumer
-    from workflows.dto import CallLog, ContactRecord, NextCall, PromiseToPay
+    from workflows.dto import CallLog, ContactRecord, DebtorCase, NextCall, PromiseToPay
 
+from workflows.case.bankruptcy import written_notice_while_debtor
 from workflows.case.context import Case, Transition
 from workflows.case.effects import Effects
 from workflows.case.patches import (
@@ -146,10 +147,14 @@ class Reminders:
             await self._obligations_planned_once()
             return
         while True:
-            since = c.delinquent_since()
+            since, debtor = c.delinquent_since(), c.m.bankruptcy
+            if debtor is not None and debtor.ended is None:
+                await self._while_debtor(debtor)
+                continue  # the case ended: plan again, from the due date it resumes after
 
             def moved() -> bool:
-                return c.delinquent_since() != since  # noqa: B023 (read before the next loop)
+                # a payment moved the start, or a bankruptcy case began (a filing without a stay)
+                return c.delinquent_since() != since or c.m.bankruptcy is not debtor  # noqa: B023
 
             plan = self._by_day(
                 [s for s in self._obligations(due_dates=c.due_dates()) if not self._legacy_done(s)]
@@ -162,10 +167,26 @@ class Reminders:
                 continue  # a payment covered the oldest instalments: plan again from the new start
             await self._take(step)
 
+    async def _while_debtor(self, debtor: DebtorCase) -> None:
+        """While the borrower is a debtor: no live contact (12 CFR 1024.39(c)(1)(i)); the written
+        notice exempt or modified, once per bankruptcy case ((c)(1)(ii), (iii)); until it ends."""
+        c = self.c
+        await written_notice_while_debtor(
+            c,
+            self.fx,
+            chapter=debtor.chapter,
+            court_case=debtor.court_case,
+            filed_on=debtor.filed_on,
+            surrender=debtor.surrender,
+            ended=lambda: debtor.ended is not None,
+        )
+        await workflow.wait_condition(lambda: debtor.ended is not None or c.m.bankruptcy is not debtor)
+
     def _obligations(self, *, due_dates: tuple[date, ...] | None) -> list[Step]:
         c = self.c
         # Cases opened before the validation notice and personnel assignment existed skip them.
         at_opening = c.patched(AT_OPENING_PATCH)
+        debtor = c.m.bankruptcy
         return [
             s
             for s in c.pack.recurring_obligations(
@@ -173,6 +194,7 @@ class Reminders:
                 opened_on=c.inp.as_of,
                 resume_on=c.m.early_intervention_resumes_on,
                 due_dates=due_dates,
+                discharged=debtor is not None and debtor.ended == "discharged",
             )
             if s.key not in c.m.done and (at_opening or not s.key.startswith(_AT_OPENING))
         ]

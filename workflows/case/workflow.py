@@ -27,6 +27,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.commands import CallbackRequest
     from workflows.dto import (
         Appeal,
+        BankruptcyCaseEnd,
+        BankruptcyFacts,
         BankruptcyFiling,
         BankruptcyResolution,
         CaseInput,
@@ -279,6 +281,24 @@ class CaseWorkflow:
     @resolve_bankruptcy.validator
     def _validate_resolution(self, resolution: BankruptcyResolution) -> None:
         self._bankruptcy.validate_resolution(resolution)
+
+    @workflow.update(name="record_bankruptcy_facts")
+    async def record_bankruptcy_facts(self, facts: BankruptcyFacts) -> str:
+        """The plan, the statement of intention or a court order: what the written notice follows."""
+        return await self._bankruptcy.record_facts(facts)
+
+    @record_bankruptcy_facts.validator
+    def _validate_bankruptcy_facts(self, facts: BankruptcyFacts) -> None:
+        self._bankruptcy.validate_facts(facts)
+
+    @workflow.update(name="end_bankruptcy_case")
+    async def end_bankruptcy_case(self, end: BankruptcyCaseEnd) -> str:
+        """The bankruptcy case was dismissed, closed or discharged: early intervention resumes."""
+        return await self._bankruptcy.end_case(end)
+
+    @end_bankruptcy_case.validator
+    def _validate_bankruptcy_case_end(self, end: BankruptcyCaseEnd) -> None:
+        self._bankruptcy.validate_case_end(end)
 
     @workflow.update(name="record_stay_order")
     async def record_stay_order(self, order: StayOrder) -> str:
