@@ -253,6 +253,14 @@ async def calls_and_a_conversation(case: Any) -> None:
     await _later(case, 10)
 
 
+async def call_over_the_frequency(case: Any) -> None:
+    """A conversation, then a call placed the same day: recorded over the frequency, flagged."""
+    for outcome in ("reached", "no_answer"):
+        contact = ContactRecord(by="agent", reason="call", channel=Channel.CALL, outcome=outcome)
+        await _update(case, CaseWorkflow.record_contact, contact)
+    await _later(case, 8)
+
+
 async def belgian_credit_formal_notice(case: Any) -> None:
     """Book VII: the registered formal notice and the month that follows it."""
     await _later(case, 60)
@@ -287,6 +295,7 @@ SCENARIOS: dict[str, tuple[str, int, dict[str, Any], Play]] = {
         payment_covers_the_oldest_instalments,
     ),
     "us_calls_and_a_conversation": ("us_mortgage", 10, {}, calls_and_a_conversation),
+    "us_call_over_the_frequency": ("us_mortgage", 10, {}, call_over_the_frequency),
     "us_early_intervention_after_a_moved_start": (
         "us_mortgage",
         35,

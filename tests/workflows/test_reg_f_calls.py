@@ -7,10 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
 from sqlmodel import col, select
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 
 from arrears.db import Database
 from models.cases import Case
@@ -37,11 +34,14 @@ async def _call(case: Any, outcome: str = "no_answer", direction: str = "outboun
 
 
 async def _refused(case: Any, outcome: str = "no_answer") -> str:
-    with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await _call(case, outcome)
-    cause = refused.value.cause
-    assert isinstance(cause, ApplicationError) and cause.type == "call_frequency"
-    return cause.message
+    """A call placed over the frequency: recorded all the same, under the rule it breaks, and
+    flagged in the reply, in the case's record and in the audit trail."""
+    reply = await _call(case, outcome)
+    assert reply.startswith("recorded over the call frequency: "), reply
+    record = [a for a in (await case.state()).actions if a.kind == "contact"][-1]
+    assert record.status == "done" and record.rule_id in (CAP, AFTER_TALK), record
+    assert record.detail.startswith("placed over the call frequency"), record.detail
+    return reply
 
 
 async def _start(case: Any) -> date:
@@ -74,8 +74,33 @@ async def test_an_eighth_placed_call_in_seven_days_waits_for_the_window_to_move_
     await case.to(first + timedelta(days=6))
     await _refused(case)
     await case.to(allowed)
-    assert await _call(case) == "recorded"
-    assert (await case.state()).next_call.at is None  # the eighth day holds one call of seven
+    # the two calls placed over it count too: the eighth day's window holds seven placed calls
+    reason = await _refused(case)
+    assert f"next call allowed on {(allowed + timedelta(days=1)).isoformat()}" in reason
+
+
+async def test_a_call_over_the_frequency_is_recorded_and_audited_not_lost(
+    open_case: Any, db: Database
+) -> None:
+    """Staff dial, then report: an eighth call placed is in the record and the trail, flagged."""
+    from models.audit import AuditEvent
+
+    case = await open_case(days_past_due=10)
+    await _start(case)
+    for _ in range(7):
+        assert await _call(case) == "recorded"
+    reply = await _refused(case)
+    assert "12 CFR 1006.14(b)(2)(i)(A)" in reply
+    state = await case.state()
+    calls = [a for a in state.actions if a.kind == "contact"]
+    assert len(calls) == 8 and [a.rule_id for a in calls].count(CAP) == 1
+    async with db.session() as session:
+        events = (
+            await session.exec(select(AuditEvent).where(col(AuditEvent.case_id) == state.case_id))
+        ).all()
+    flagged = [e for e in events if e.rule_id == CAP]
+    assert len(flagged) == 1 and flagged[0].action == "contact.done"
+    assert flagged[0].actor == "agent" and "over the call frequency" in flagged[0].reason
 
 
 async def test_after_a_conversation_no_call_until_the_eighth_day(open_case: Any) -> None:

@@ -63,3 +63,6 @@ KPI_REPORT_PATCH = "monthly-kpi-report"
 # until the case is dismissed, closed or discharged, and both resumed after the next due date then.
 # Runs without the marker decide by chapter and resume at once after relief from the stay.
 BANKRUPTCY_CASE_PATCH = "early-intervention-until-bankruptcy-case-ends"
+# A call staff placed over the Reg F call frequency (12 CFR 1006.14(b)(2)) is recorded under that rule
+# and flagged, not refused: it happened. Runs without the marker refused it (no history event).
+REG_F_OVER_PRESUMPTION_PATCH = "reg-f-call-over-presumption-recorded"

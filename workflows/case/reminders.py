@@ -33,6 +33,7 @@ from workflows.case.patches import (
     EI_BY_DUE_DATE_PATCH,
     NL_LETTER_RECEIPT_PATCH,
     REG_F_CALLS_PATCH,
+    REG_F_OVER_PRESUMPTION_PATCH,
     REMINDER_FEE_PATCH,
 )
 from workflows.case.tasks import Tasks
@@ -258,12 +259,20 @@ class Reminders:
 
     # ------------------------------------------------------------------ updates
     async def record_contact(self, contact: ContactRecord) -> str:
-        """Staff reached (or tried to reach) the borrower."""
+        """Staff reached (or tried to reach) the borrower.
+
+        A call staff report is recorded whatever the count: it happened, and the record is the
+        evidence (12 CFR 1006.100). One placed beyond the call frequency (12 CFR 1006.14(b)(2)) is
+        recorded under that rule, saying so, and the reply says it too. Staff see the next
+        allowed call before they dial (the work queue and the contact form show it)."""
         c = self.c
         detail = f"{contact.channel.value}: {contact.outcome}; {contact.reason}"
         following: NextCall | None = None
+        rule, reply = Rule("contact.recorded", "12 CFR 1024.39(a); 12 CFR 1006.14(b)"), "recorded"
         if contact.channel is Channel.CALL and workflow.patched(REG_F_CALLS_PATCH):
             at = contact.at or workflow.now()
+            placed = counts_as_placed(contact.direction, contact.outcome)
+            over = self._decide(at) if placed else None
             c.m.calls.append(CallLog(at=at, direction=contact.direction, outcome=contact.outcome))
             kept_from = max(k.at for k in c.m.calls) - timedelta(days=CALL_LOOKBACK_DAYS)
             c.m.calls = [k for k in c.m.calls if k.at >= kept_from]
@@ -271,18 +280,30 @@ class Reminders:
             detail = (
                 f"{contact.direction.value} call at {at.isoformat()}: {contact.outcome}; {contact.reason}"
             )
+            if (
+                over is not None
+                and not over.allowed
+                and over.rule is not None
+                and workflow.patched(REG_F_OVER_PRESUMPTION_PATCH)
+            ):
+                rule = over.rule
+                reply = (
+                    f"recorded over the call frequency: {over.rule.citation} ({over.rule.id}): {over.reason}"
+                )
+                detail = f"placed over the call frequency ({over.reason}); {detail}"
         await self.fx.staff_record(
             contact,
             key=f"contact.{len(c.m.actions)}",
             kind="contact",
-            rule=Rule("contact.recorded", "12 CFR 1024.39(a); 12 CFR 1006.14(b)"),
+            rule=rule,
             detail=detail,
             next_call=following,
         )
-        return "recorded"
+        return reply
 
     def validate_contact(self, contact: ContactRecord) -> None:
-        """A call staff place must keep the pack's call frequency (US: 12 CFR 1006.14(b)(2))."""
+        """A call is recorded in the order calls were made, and not ahead of the clock. One over
+        the call frequency is not refused: staff report it after dialling (see `record_contact`)."""
         c = self.c
         c.require_open()
         if contact.channel is not Channel.CALL:
@@ -295,13 +316,6 @@ class Reminders:
             raise ApplicationError(
                 f"calls are recorded in the order they were made: the last one was at "
                 f"{c.m.calls[-1].at.isoformat()}"
-            )
-        if not counts_as_placed(contact.direction, contact.outcome):
-            return  # the borrower's own call, or one never connected to the dialed number
-        decision = self._decide(at)
-        if not decision.allowed and decision.rule is not None:
-            raise ApplicationError(
-                f"{decision.rule.citation} ({decision.rule.id}): {decision.reason}", type="call_frequency"
             )
 
     def next_call(self, at: datetime) -> NextCall:
