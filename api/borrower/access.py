@@ -9,6 +9,7 @@ code has been accepted the link is spent, so a replayed link is refused. Counter
 
 from __future__ import annotations
 
+import hmac
 import time
 import uuid
 from collections import defaultdict, deque
@@ -278,9 +279,8 @@ async def verify_code(*, db: Database, links: Links, token: str, code: str, now:
         access = await _access_of(session, link)
         fresh = access.code_sent_at is not None and now - access.code_sent_at < CODE_LIFETIME
         given = "".join(ch for ch in code if ch.isdigit())[:12]
-        if not (
-            fresh and access.code_mac and links.code_mac(access_id=access.id, code=given) == access.code_mac
-        ):
+        mac = links.code_mac(access_id=access.id, code=given)
+        if not (fresh and access.code_mac and hmac.compare_digest(mac, access.code_mac)):
             access.failed_attempts += 1
             return ""
         cookie, digest = session_token()

@@ -152,3 +152,9 @@ async def test_a_bad_link_is_refused_in_the_browser(phone: Any, portal: Portal) 
     await phone.goto(link[:-4] + "AAAA")
     assert (await phone.locator("main").inner_text()).strip() == "Expired"
     await accessible(phone)
+    # the start page, where a letter's reader types its code
+    await phone.goto(f"{portal.url}/me")
+    await accessible(phone)
+    await phone.get_by_label("Or enter the code printed on your letter").fill("3F2A9C1B-AAAA-AAAA")
+    await phone.get_by_role("button", name="Continue").click()
+    assert (await phone.locator("main").inner_text()).strip() == "Expired"
