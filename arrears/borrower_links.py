@@ -77,7 +77,9 @@ class Links:
         if settings.borrower_link_secret is None:  # a key of its own, derived from the webhook's
             key = hmac.new(key, b"arrears borrower links", hashlib.sha256).digest()
         return cls(
-            key=key, base_url=settings.public_url, lifetime=timedelta(days=settings.borrower_link_days)
+            key=key,
+            base_url=settings.public_url or f"http://{settings.api_host}:{settings.api_port}",
+            lifetime=timedelta(days=settings.borrower_link_days),
         )
 
     def _mac(self, purpose: str, *parts: bytes) -> bytes:

@@ -126,9 +126,10 @@ class Settings(BaseSettings):
     webhook_tolerance_seconds: int = Field(default=300, ge=1, description="Oldest signature timestamp taken.")
 
     # the borrower page (/me): personal links in messages, one-time codes, the payment provider
-    public_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="Where borrowers reach the app: the start of the links in messages and letters.",
+    public_url: str | None = Field(
+        default=None,
+        description="Where borrowers reach the app: the start of the links in messages and letters. "
+        "Unset: http://API_HOST:API_PORT (set it in production).",
     )
     borrower_link_secret: SecretStr | None = Field(
         default=None,

@@ -270,7 +270,7 @@ async def pay(
     async def run(visitor: access.Visitor) -> Any:
         if provider is None:
             raise service.NotOffered
-        back = f"{settings.public_url.rstrip('/')}/me/paid"
+        back = f"{links.base_url}/me/paid"
         url = await service.start_payment(
             db=db, client=client, visitor=visitor, provider=provider, return_url=back
         )

@@ -153,7 +153,8 @@ async def portal(
         public_url=f"http://127.0.0.1:{port}",
         payment_provider_url=provider.url,
     )
-    provider.webhook_url = f"{settings.public_url}/v1/payments"
+    base = f"http://127.0.0.1:{port}"
+    provider.webhook_url = f"{base}/v1/payments"
     channels = Channels.from_settings(settings)
     assert channels.links is not None
     intake = IntakeService(db, dev_client, task_queue=queue)
@@ -171,7 +172,7 @@ async def portal(
         while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
             await asyncio.sleep(0.05)
         yield Portal(
-            url=settings.public_url,
+            url=base,
             settings=settings,
             db=db,
             client=dev_client,
