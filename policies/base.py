@@ -220,6 +220,11 @@ class Pack(ABC):
     ) -> list[Step]:
         """Pack-specific early-stage steps, ending with the ADVANCE to enforcement."""
 
+    def still_allowed(self, step: Step, *, arrears: Decimal, on: date) -> bool:
+        """May a planned step still be taken on `on`, the arrears being what they are now? (A
+        payment since it was planned may have taken the case below a legal threshold.)"""
+        return True
+
     @abstractmethod
     def enforcement_steps(self, *, start: date, arrears: Decimal) -> list[Step]:
         """The enforcement track from `start`."""

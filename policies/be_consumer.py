@@ -15,7 +15,10 @@ Book VII (consumer credit)
   month after a registered letter of formal notice (ingebrekestelling / mise en demeure) that
   recalls these terms. The loan records carry the instalment but not the total amount due (the
   amount of credit plus the total cost of credit, art. I.9, 45°/VII.2): without it only the
-  two-instalment test is applied, which can never allow an acceleration the law forbids.
+  two-instalment test is applied, which can never allow an acceleration the law forbids. The
+  registered notice itself goes out only once that default is reached, checked again on the day
+  it is sent (a payment since it was planned may have taken the default below it); without a
+  known instalment the default cannot be shown and no notice is planned.
   The default is counted on the due schedule: the arrears reported at opening, less the payments
   since, plus one instalment for each monthly due date passed since the opening.
 - The month: counted from the day after the letter was sent, from date to date (de quantième à
@@ -24,7 +27,9 @@ Book VII (consumer credit)
   letter is sent on the letter day; the acceleration comes the day after the last day.
 - art. VII.106 § 1: after acceleration only the outstanding balance, the due and unpaid total cost
   of credit, the agreed default interest on the balance, and agreed penalties limited to 10 % of
-  the balance up to EUR 7,500 and 5 % of the balance above it may be claimed (`vii106_penalty_cap`).
+  the balance up to EUR 7,500 and 5 % of the balance above it may be claimed (`vii106_penalty_cap`,
+  on the loan's outstanding balance as the loan system reports it; the arrears only where the
+  balance is unknown, which states a lower cap, never a higher one).
   The default interest may not exceed the last agreed borrowing rate plus a coefficient of at most
   10 % (art. VII.106 § 5, read as a factor of 1.10 on the rate: `vii106_default_rate_cap`).
   § 2: before acceleration, reminder and formal-notice costs are at most EUR 7.50 plus postage, one
@@ -36,9 +41,10 @@ Book XIX (other consumer debts; law of 4 May 2023, Belgian Official Gazette 23 M
 1 September 2023, and from 1 December 2023 for contracts concluded before; not 1 September 2022)
 - art. XIX.2 § 1: no damages, interest or costs before a first reminder, which is free, and a period
   of at least 14 calendar days that starts on the third working day after the day the reminder was
-  sent, or, for a reminder sent electronically, on the calendar day after the day it was sent
-  (the text says calendar day, not working day). Working days are Monday to Friday except legal
-  holidays (the reading most favourable to the consumer: a Saturday never shortens the period).
+  sent, or, for a reminder sent electronically, on the working day after the day it was sent
+  (runs planned before this reading counted from the calendar day after). Working days are
+  Monday to Friday except legal holidays (the reading most favourable to the consumer: a
+  Saturday never shortens the period).
   The 14th day that is a Saturday, Sunday or legal holiday moves to the next working day (art. 1.7
   Civil Code). Worked example from the commentary: a reminder sent Monday 18 September 2023 starts
   the period on Thursday 21 September; the damages may be claimed from Thursday 5 October 2023.
@@ -128,6 +134,7 @@ def book_for(product: str | None) -> Book:
 
 
 _CENT = Decimal("0.01")
+_NO_NOTICE = timedelta(days=3650)  # an early stage with no notice it may send: staff decide
 
 
 def xix4_damages_cap(balance: Decimal) -> Decimal:
@@ -168,18 +175,24 @@ def acceleration_allowed(
     return total_due is not None and total_due > 0 and in_default >= total_due * Decimal("0.20")
 
 
-def xix2_period_start(sent: date, channel: Channel) -> date:
-    """The first of the 14 days: the third working day after a posted reminder, the calendar day
-    after an electronic one (art. XIX.2 § 1 WER)."""
+def xix2_period_start(sent: date, channel: Channel, *, electronic_working_day: bool = True) -> date:
+    """The first of the 14 days: the third working day after a posted reminder, the working day
+    after an electronic one (art. XIX.2 § 1 WER). `electronic_working_day=False`: the calendar
+    day after, as runs counted it before (a Friday e-mail then started the period on Saturday)."""
     if channel in (Channel.EMAIL, Channel.SMS):
+        if electronic_working_day:
+            return add_business_days(sent, 1, "BE")
         return sent + timedelta(days=1)
     return add_business_days(sent, 3, "BE")
 
 
-def xix2_last_day(sent: date, channel: Channel, days: int = 14) -> date:
+def xix2_last_day(
+    sent: date, channel: Channel, days: int = 14, *, electronic_working_day: bool = True
+) -> date:
     """The last of the 14 calendar days, moved off a Saturday, Sunday or legal holiday (art. 1.7
     Civil Code); the damages may be claimed from the day after."""
-    return next_business_day(xix2_period_start(sent, channel) + timedelta(days=days - 1), "BE")
+    start = xix2_period_start(sent, channel, electronic_working_day=electronic_working_day)
+    return next_business_day(start + timedelta(days=days - 1), "BE")
 
 
 def vii105_last_day(sent: date) -> date:
@@ -197,6 +210,15 @@ class BeConsumer(Pack):
     letter_day: dict[Segment, int] | None = None
     # the first reminder's channel (Book XIX); a posted reminder for every segment by default
     first_reminder_channel: dict[Segment, Channel] | None = None
+    balance: Decimal | None = None  # the loan's outstanding balance (the VII.106 penalty's base)
+    # Runs planned before these were read from the text (see the module's notes) keep False: the
+    # penalty cap on the arrears, the notice on its letter day, an e-mail's period from the next day.
+    by_the_text: bool = False
+
+    def read_by_the_text(self, *, balance: Decimal | None) -> BeConsumer:
+        """The pack as the text reads: VII.106's cap on the balance, VII.105's notice only at the
+        threshold, XIX.2's period from the working day after an e-mail."""
+        return replace(self, balance=balance, by_the_text=True)
 
     def for_loan(
         self, *, product: str | None, installment: Decimal | None, opened_on: date, days_past_due: int
@@ -231,6 +253,35 @@ class BeConsumer(Pack):
             return arrears
         return arrears + self.installment * len(self._due_dates_after_opening(on))
 
+    def formal_notice_allowed(self, *, arrears: Decimal, on: date) -> bool:
+        """Art. VII.105, 1°: may the registered formal notice go out on `on`? Only once the default
+        reaches two instalments (or 20 % of the total due); checked again on the day it is sent."""
+        if self.book is not Book.VII or not self.by_the_text:
+            return True
+        return acceleration_allowed(
+            in_default=self.in_default(arrears=arrears, on=on), installment=self.installment
+        )
+
+    def still_allowed(self, step: Step, *, arrears: Decimal, on: date) -> bool:
+        return step.key != "vii105.formal_notice" or self.formal_notice_allowed(arrears=arrears, on=on)
+
+    def _threshold_day(self, day: date, arrears: Decimal) -> date | None:
+        """`day`, or the first due date after it on which the default reaches the threshold; None
+        when no due date ahead reaches it (no instalment known: the test cannot be met)."""
+        if acceleration_allowed(
+            in_default=self.in_default(arrears=arrears, on=day), installment=self.installment
+        ):
+            return day
+        if not self.installment or self.installment <= 0 or self.opened_on is None:
+            return None
+        # each due date adds an instalment: two of them always reach the two-instalment test
+        for due in self._due_dates_after_opening(day + timedelta(days=93)):
+            if due > day and acceleration_allowed(
+                in_default=self.in_default(arrears=arrears, on=due), installment=self.installment
+            ):
+                return due
+        return None
+
     def _notice_day(self, day: date, arrears: Decimal) -> date:
         """`day`, or the first due date after it on which the default reaches the threshold."""
         if not self.installment or self.installment <= 0:
@@ -262,7 +313,7 @@ class BeConsumer(Pack):
             return self._formal_notice(segment, delinquent_since, arrears, today, taken)
         sent = taken.get("xix2.first_reminder") or self._letter_day(segment, delinquent_since, today)
         channel = (self.first_reminder_channel or {}).get(segment, Channel.LETTER)
-        last = xix2_last_day(sent, channel)
+        last = xix2_last_day(sent, channel, electronic_working_day=self.by_the_text)
         damages = xix4_damages_cap(arrears)
         return [
             Step(
@@ -275,7 +326,11 @@ class BeConsumer(Pack):
                 amount=damages,
                 detail=f"free first reminder: pay by {last.isoformat()}; afterwards damages of EUR {damages}",
                 deadline=last,
-                facts={"period_starts": xix2_period_start(sent, channel).isoformat()},
+                facts={
+                    "period_starts": xix2_period_start(
+                        sent, channel, electronic_working_day=self.by_the_text
+                    ).isoformat()
+                },
             ),
             Step(
                 key="early.advance",
@@ -294,10 +349,23 @@ class BeConsumer(Pack):
         today: date,
         taken: Mapping[str, date],
     ) -> list[Step]:
-        sent = taken.get("vii105.formal_notice") or self._notice_day(
-            self._letter_day(segment, delinquent_since, today), arrears
-        )
+        sent = taken.get("vii105.formal_notice")
+        if sent is None and self.by_the_text:
+            sent = self._threshold_day(self._letter_day(segment, delinquent_since, today), arrears)
+            if sent is None:  # no instalment known: the threshold cannot be shown, no notice
+                return [
+                    Step(
+                        key="early.advance",
+                        day=today + _NO_NOTICE,
+                        kind=StepKind.ADVANCE,
+                        rule=R["notice"],
+                        detail="no registered notice: the default cannot be shown to reach two instalments",
+                    )
+                ]
+        elif sent is None:
+            sent = self._notice_day(self._letter_day(segment, delinquent_since, today), arrears)
         last = vii105_last_day(sent)
+        penalty = vii106_penalty_cap((self.balance or Decimal("0")) if self.by_the_text else arrears)
         return [
             Step(
                 key="vii105.formal_notice",
@@ -306,7 +374,7 @@ class BeConsumer(Pack):
                 rule=R["notice"],
                 channel=Channel.LETTER,
                 document="ingebrekestelling",
-                amount=vii106_penalty_cap(arrears),
+                amount=penalty,
                 detail=f"registered letter: pay by {last.isoformat()} or the whole debt falls due",
                 deadline=last,
                 facts={"registered": "yes"},

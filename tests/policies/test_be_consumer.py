@@ -92,9 +92,15 @@ def test_xix2_period_posted_and_electronic() -> None:
     # posted on a Friday: Monday, Tuesday, Wednesday; the 14th day is the Tuesday two weeks on
     assert xix2_period_start(date(2027, 1, 15), Channel.LETTER) == date(2027, 1, 20)
     assert xix2_last_day(date(2027, 1, 15), Channel.LETTER) == date(2027, 2, 2)
-    # an e-mail: the calendar day after sending, even a Saturday
-    assert xix2_period_start(date(2027, 1, 15), Channel.EMAIL) == date(2027, 1, 16)
-    assert xix2_last_day(date(2027, 1, 15), Channel.EMAIL) == date(2027, 1, 29)
+    # an e-mail: the working day after sending (art. XIX.2 § 1), so a Friday's runs from Monday;
+    # the 14th day, a Sunday, runs on to the Monday
+    assert xix2_period_start(date(2027, 1, 15), Channel.EMAIL) == date(2027, 1, 18)
+    assert xix2_last_day(date(2027, 1, 15), Channel.EMAIL) == date(2027, 2, 1)
+    # runs planned before counted from the calendar day after, a Saturday
+    assert xix2_period_start(date(2027, 1, 15), Channel.EMAIL, electronic_working_day=False) == date(
+        2027, 1, 16
+    )
+    assert xix2_last_day(date(2027, 1, 15), Channel.EMAIL, electronic_working_day=False) == date(2027, 1, 29)
     # a 14th day on a Saturday runs on to the Monday (art. 1.7 Civil Code)
     assert xix2_last_day(date(2027, 1, 9), Channel.EMAIL) == date(2027, 1, 25)
     # holidays: posted Wednesday 29 October 2025, 1 November a Saturday, 3rd working day Monday 3
@@ -118,6 +124,47 @@ def _pack(product: str, *, installment: str = "300.00", opened: date, dpd: int) 
     )
     assert isinstance(pack, BeConsumer)
     return pack
+
+
+def test_vii_by_the_text_penalty_on_the_balance_and_notice_at_the_threshold() -> None:
+    opened = date(2027, 3, 10)
+    pack = _pack("personal_loan", installment="600.00", opened=opened, dpd=5).read_by_the_text(
+        balance=Decimal("9000.00")
+    )
+    assert isinstance(pack, BeConsumer)
+    # 1,200 due: two instalments; the notice on its letter day, the penalty capped on the balance
+    [notice, *_] = pack.early_letters(
+        segment=Segment.FORGETFUL,
+        delinquent_since=date(2027, 3, 5),
+        arrears=Decimal("1200"),
+        today=opened,
+        taken={},
+    )
+    assert notice.key == "vii105.formal_notice" and notice.day == date(2027, 3, 26)
+    assert notice.amount == Decimal("825.00")  # 750 + 5 % of 1,500
+    # 500 due: one due date adds 600 (1,100), the next reaches 1,700: the notice waits for it
+    [later, *_] = pack.early_letters(
+        segment=Segment.FORGETFUL,
+        delinquent_since=date(2027, 3, 5),
+        arrears=Decimal("500"),
+        today=opened,
+        taken={},
+    )
+    assert later.day == date(2027, 5, 5)
+    assert not pack.still_allowed(notice, arrears=Decimal("500"), on=date(2027, 3, 26))
+    assert pack.still_allowed(notice, arrears=Decimal("500"), on=date(2027, 5, 5))
+    # no instalment known: two instalments cannot be shown, so no notice is planned
+    unknown = _pack("personal_loan", installment="0", opened=opened, dpd=5).read_by_the_text(balance=None)
+    assert [
+        s.key
+        for s in unknown.early_letters(
+            segment=Segment.FORGETFUL,
+            delinquent_since=date(2027, 3, 5),
+            arrears=Decimal("500"),
+            today=opened,
+            taken={},
+        )
+    ] == ["early.advance"]
 
 
 def test_registry_and_pack_shape() -> None:

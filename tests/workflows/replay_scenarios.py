@@ -266,6 +266,13 @@ async def belgian_credit_formal_notice(case: Any) -> None:
     await _later(case, 60)
 
 
+async def belgian_notice_at_the_threshold(case: Any) -> None:
+    """Book VII: a payment takes the default below two instalments before the notice's day."""
+    await _later(case, 5)
+    await case.pay("700.00")
+    await _later(case, 70)
+
+
 # name: (pack, days past due at opening, intake overrides, play); a due_day of "oldest" is the
 # day of the month the oldest unpaid instalment fell due (tests/workflows/conftest.py)
 SCENARIOS: dict[str, tuple[str, int, dict[str, Any], Play]] = {
@@ -308,5 +315,11 @@ SCENARIOS: dict[str, tuple[str, int, dict[str, Any], Play]] = {
         40,
         {"arrears": "1200.00", "installment": "600.00", "product": "personal_loan"},
         belgian_credit_formal_notice,
+    ),
+    "be_credit_notice_at_the_threshold": (
+        "be_consumer",
+        5,
+        {"arrears": "1200.00", "installment": "600.00", "product": "personal_loan"},
+        belgian_notice_at_the_threshold,
     ),
 }

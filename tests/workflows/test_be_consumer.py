@@ -9,8 +9,8 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
-from models.enums import CaseStage
-from policies.be_consumer import vii105_last_day, xix4_damages_cap
+from models.enums import CaseStage, Channel
+from policies.be_consumer import vii105_last_day, vii106_penalty_cap, xix2_period_start, xix4_damages_cap
 from policies.calendar import add_months
 
 
@@ -60,7 +60,7 @@ async def test_xix_reminder_posted_on_a_friday(open_case: Any, time_env: Workflo
     assert xix4_damages_cap(Decimal("300.00")) == Decimal("45.00")
 
 
-async def test_xix_reminder_by_e_mail_runs_from_the_next_day(
+async def test_xix_reminder_by_e_mail_runs_from_the_next_working_day(
     open_case: Any, time_env: WorkflowEnvironment
 ) -> None:
     friday = await _next_year_september(time_env, 4)
@@ -70,8 +70,11 @@ async def test_xix_reminder_by_e_mail_runs_from_the_next_day(
     await case.to(friday, hour=20)
     [reminder] = await case.actions("xix2.first_reminder", "done")
     assert reminder.at.date() == friday
-    # from Saturday, the calendar day after the e-mail: the 14th day is the Friday two weeks on
-    await _walk_xix(case, friday, friday + timedelta(days=14), Decimal("90.00"))
+    # from Monday, the working day after the e-mail (art. XIX.2 § 1): the 14th day is a Sunday,
+    # which runs on to the Monday (art. 1.7 Civil Code)
+    monday = friday + timedelta(days=3)
+    assert xix2_period_start(friday, Channel.EMAIL) == monday
+    await _walk_xix(case, friday, monday + timedelta(days=14), Decimal("90.00"))
 
 
 async def test_vii_registered_notice_then_acceleration_a_month_on(
@@ -121,3 +124,39 @@ async def test_vii_default_paid_below_two_instalments_is_not_accelerated(
     [claim] = await case.actions("vii106.claim_instalments_due")
     assert claim.at.date() == last_day + timedelta(days=1)
     assert claim.amount is not None and claim.amount < Decimal("600.00")
+
+
+async def test_vii_penalty_cap_on_the_balance_not_the_arrears(
+    open_case: Any, time_env: WorkflowEnvironment
+) -> None:
+    sent = await _next_year_september(time_env, 1)
+    await _skip_to(time_env, sent)
+    case = await open_case(
+        "be_consumer", days_past_due=40, arrears="600.00", installment="300.00", balance="9000.00"
+    )
+    [notice] = await case.actions("vii105.formal_notice")
+    # art. VII.106 § 1: 10 % of the balance up to EUR 7,500, 5 % above: 750 + 75
+    assert notice.amount == vii106_penalty_cap(Decimal("9000.00")) == Decimal("825.00")
+    assert notice.amount != vii106_penalty_cap(Decimal("600.00"))
+
+
+async def test_vii_notice_waits_until_the_default_reaches_two_instalments(
+    open_case: Any, time_env: WorkflowEnvironment
+) -> None:
+    await _skip_to(time_env, await _next_year_september(time_env, 1) - timedelta(days=5))
+    # two instalments' worth (1200) past due 5 days: the notice is planned for day 21
+    case = await open_case(
+        "be_consumer", days_past_due=5, arrears="1200.00", installment="600.00", product="personal_loan"
+    )
+    first_due = case.delinquent_since
+    await case.to(case.day(10))
+    await case.pay("700.00")  # 500 left: below two instalments, and the oldest is still unpaid
+    await case.to(case.day(22))
+    assert await case.fired_on("vii105.formal_notice") == []
+    # one due date later: 500 + 600 = 1100, still below; two later: 1700, the threshold is met
+    second = add_months(first_due, 1)
+    await case.to(second, hour=23)
+    assert await case.fired_on("vii105.formal_notice") == []
+    third = add_months(first_due, 2)
+    await case.to(third, hour=2)
+    assert await case.fired_on("vii105.formal_notice") == [third]

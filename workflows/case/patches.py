@@ -66,3 +66,7 @@ BANKRUPTCY_CASE_PATCH = "early-intervention-until-bankruptcy-case-ends"
 # A call staff placed over the Reg F call frequency (12 CFR 1006.14(b)(2)) is recorded under that rule
 # and flagged, not refused: it happened. Runs without the marker refused it (no history event).
 REG_F_OVER_PRESUMPTION_PATCH = "reg-f-call-over-presumption-recorded"
+# The Belgian pack as its text reads: the VII.106 penalty capped on the balance, the VII.105 notice
+# only once the default reaches the threshold (checked again on its day), and the XIX.2 period from
+# the working day after an e-mail. Runs without the marker keep what they planned.
+BE_BY_THE_TEXT_PATCH = "be-consumer-by-the-text"

@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from models.enums import CaseStage, Channel
     from policies import Pack, Rule, Step, StepKind
+    from policies.be_consumer import BeConsumer
     from policies.contact import (
         CALL_LOOKBACK_DAYS,
         ContactDecision,
@@ -29,6 +30,7 @@ from workflows.case.context import Case, Transition
 from workflows.case.effects import Effects
 from workflows.case.patches import (
     AT_OPENING_PATCH,
+    BE_BY_THE_TEXT_PATCH,
     CCD2_ASSESSMENT_PATCH,
     EI_BY_DUE_DATE_PATCH,
     NL_LETTER_RECEIPT_PATCH,
@@ -90,6 +92,8 @@ class Reminders:
                 await self.tasks.task(step.key, step.task_kind, step.rule, step.sla_due)
                 c.m.done[step.key] = c.today()
                 continue
+            if not pack.still_allowed(step, arrears=c.m.arrears, on=c.today()):
+                continue  # a payment took the default below the step's threshold: plan again
             await self.fx.do(step)
             if step.key.startswith("reminder."):
                 await self._reminder_fee(step)
@@ -106,12 +110,14 @@ class Reminders:
             return
         await self.fx.do(Step(key=key, day=c.today(), kind=StepKind.FEE, rule=fee[1], amount=fee[0]))
 
-    @staticmethod
-    def _letter_rules(pack: Pack) -> Pack:
+    def _letter_rules(self, pack: Pack) -> Pack:
         """The 14-dagenbrief's period as the run planned it: runs without the patch marker (of
-        any generation) keep posting + 16 days. Asked directly, so only new runs record it."""
+        any generation) keep posting + 16 days. Asked directly, so only new runs record it. The
+        Belgian pack as its text reads (balance, thresholds, working days) from its patch on."""
         if isinstance(pack, NlConsumer) and not workflow.patched(NL_LETTER_RECEIPT_PATCH):
             return replace(pack, letter_rules=1)
+        if isinstance(pack, BeConsumer) and workflow.patched(BE_BY_THE_TEXT_PATCH):
+            return pack.read_by_the_text(balance=self.c.inp.exposure)
         return pack
 
     async def _await_promise(self) -> bool:
