@@ -85,6 +85,8 @@ async def test_a_supervisor_reads_the_dashboard_filters_it_opens_a_definition_an
         locale="en", viewport={"width": 1400, "height": 1000}, accept_downloads=True
     )
     page = await context.new_page()
+    refused: list[str] = []  # what the strict CSP blocked (inline style or script in the charts)
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     await page.goto(f"{server}/web")
     await page.locator("#name").fill("dana-supervisor")
     await page.locator("#role").select_option("supervisor")
@@ -150,4 +152,5 @@ async def test_a_supervisor_reads_the_dashboard_filters_it_opens_a_definition_an
     assert await page.locator("#f-team").get_attribute("aria-invalid") == "true"
     assert await page.get_by_role("img").count() == 0
     await accessible(page)
+    assert refused == []
     await context.close()
