@@ -170,9 +170,7 @@ async def history_frame(session: AsyncSession, *, until: date) -> pd.DataFrame:
     frame = _features(raw)
     as_of = pd.to_datetime(raw["as_of"]).dt.date
     closed = pd.to_datetime(raw["closed_at"], utc=True).dt.date
-    days_to_close = [
-        None if pd.isna(c) else (c - a).days for c, a in zip(closed, as_of, strict=True)
-    ]
+    days_to_close = [None if pd.isna(c) else (c - a).days for c, a in zip(closed, as_of, strict=True)]
     frame["cure"] = [
         int(o == "cured" and d is not None and d <= CURE_WINDOW_DAYS)
         for o, d in zip(raw["outcome"], days_to_close, strict=True)

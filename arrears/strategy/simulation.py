@@ -247,6 +247,8 @@ async def _run(
                     if sim.cases[cid].outcome is None
                 )
             )
+            # an hour for the cases to take the day's payments in (a cure ends its run), then staff
+            await skip(env, timedelta(hours=1))
             await _staff_day(handles, sim)
             if progress is not None:
                 progress(1)
