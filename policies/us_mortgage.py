@@ -205,6 +205,7 @@ class UsMortgage(Pack):
                 if discharged
                 else "early_intervention_notice",
                 collection=not discharged,
+                facts={"discharged": "yes"} if discharged else {},
                 series=f"written_notice.{resume_on.isoformat()}",
                 min_gap_days=self.notice_gap_days,
             )

@@ -318,3 +318,14 @@ def test_a_template_version_covers_the_parts_it_includes() -> None:
         "letters/forms/validation_notice_es.html.j2",
         "letters/forms/validation_notice_en.html.j2",
     ]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_resumed_notice_after_a_discharge_says_so(language: str) -> None:
+    """12 CFR 1024.39(c)(2): after a discharge the notice resumes without a request for payment,
+    and tells the borrower their liability was discharged, not that they are a debtor."""
+    template = Path("us_mortgage") / language / "early_intervention_notice_bankruptcy.html.j2"
+    debtor, discharged = _render(template), _render(template, discharged="yes")
+    assert "1024.39(b), (c)(1)(iii)" in debtor and "1024.39(b), (c)(2)" in discharged
+    said = {"en": "was discharged in bankruptcy", "es": "fue liberada (discharge) en la quiebra"}[language]
+    assert said in discharged and said not in debtor

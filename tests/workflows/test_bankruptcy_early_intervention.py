@@ -158,3 +158,23 @@ async def test_after_dismissal_early_intervention_resumes_from_the_next_due_date
     assert await case.fired_on("early_intervention.resumed.") == [following + timedelta(days=40)]
     resumed = (await case.actions("early_intervention.resumed."))[0]
     assert resumed.citation == "12 CFR 1024.39(c)(2)"
+
+
+async def test_after_a_discharge_the_resumed_notice_asks_for_no_payment(open_case: Any) -> None:
+    case = await open_case(days_past_due=10, due_day="oldest")
+    dues = due_dates(case.delinquent_since, due_day=case.delinquent_since.day, count=6)
+    await _file(case, 7)
+    await case.to(case.day(20))
+    relief = BankruptcyResolution(by="legal", reason="stay lifted", kind="relief", on=await case.today())
+    await case.handle.execute_update("resolve_bankruptcy", relief, result_type=str)
+    await case.settle()
+    await case.to(case.day(30))
+    end = BankruptcyCaseEnd(by="legal", reason="discharge order", kind="discharged", on=await case.today())
+    await case.handle.execute_update("end_bankruptcy_case", end, result_type=str)
+    await case.settle()
+    following = next(d for d in dues if d > case.day(30))
+    await case.to(following + timedelta(days=40))
+    [resumed] = await case.actions("early_intervention.resumed.")
+    assert resumed.at.date() == following + timedelta(days=40)
+    assert resumed.document == "early_intervention_notice_bankruptcy" and not resumed.collection
+    assert (await case.state()).outcome is None  # the lien survives the discharge: the case goes on
