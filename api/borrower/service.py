@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlmodel import col, select
@@ -284,9 +285,10 @@ async def hold(*, db: Database, client: Client, visitor: Visitor, kind: str) -> 
     return result
 
 
-def next_callback_slot(now: datetime) -> datetime:
-    """Tomorrow at 10:00 UTC: when an unanswered question is called back by default."""
-    return datetime.combine(now.date() + timedelta(days=1), time(10), tzinfo=UTC)
+def next_callback_slot(now: datetime, timezone: str) -> datetime:
+    """Tomorrow at 10:00 where the borrower lives: when an unanswered question is called back."""
+    zone = ZoneInfo(timezone)
+    return datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(10), tzinfo=zone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,7 +302,7 @@ async def ask(*, db: Database, client: Client, visitor: Visitor, question: str) 
     The question's text is neither stored nor logged."""
     intent = classify(question)
     if intent is Intent.OTHER:
-        when = next_callback_slot(datetime.now(UTC))
+        when = next_callback_slot(datetime.now(UTC), await timezone_of(db=db, visitor=visitor))
         try:
             await callback(
                 db=db, client=client, visitor=visitor, at=when, why="a question the page could not answer"

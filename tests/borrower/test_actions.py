@@ -127,6 +127,10 @@ async def test_questions_are_answered_from_the_case_and_the_rest_called_back(
     assert 'data-intent="still_owe"' in still.text and "Yes. $1,500.00 is still to be paid" in still.text
     other = await client.post("/me/ask", data={"form": form, "question": "My dog ate the letter"})
     assert 'data-intent="other"' in other.text and "will call you back" in other.text
+    async with portal.db.session() as session:
+        tasks = (await session.exec(select(Task).where(col(Task.case_id) == case_id))).all()
+    [task] = [t for t in tasks if "callback" in t.idempotency_key]  # a collector calls back
+    assert task.kind == "live_contact"
     events = await _audit(portal, case_id, "borrower")
     assert "borrower.question_answered" in {e.action for e in events}
     assert not any("dog" in str(e.payload) or "dog" in e.reason for e in events)  # never the text
