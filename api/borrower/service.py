@@ -10,7 +10,7 @@ payment provider: the case learns of the payment through the signed payments web
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -88,7 +88,6 @@ class CaseView:
     plan_citation: str | None
     can_pay: bool
     plan_months: tuple[int, ...] = PLAN_MONTHS
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def total(self) -> Decimal:
