@@ -9,8 +9,10 @@ from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
+from models.enums import CaseOutcome
 from policies.delinquency import due_dates
 from workflows.case import CaseWorkflow
+from workflows.dto import CloseRequest
 
 LIVE_CONTACT = "early_intervention.live_contact."
 NOTICE = "early_intervention.written_notice."
@@ -102,3 +104,40 @@ async def test_a_moved_start_after_a_notice_keeps_180_days_and_skips_no_due_date
     assert await case.fired_on(NOTICE) == [opened]
     await case.to(opened + timedelta(days=180), hour=1)
     assert await case.fired_on(NOTICE) == [opened, opened + timedelta(days=180)]
+
+
+async def test_live_contacts_taken_under_numbered_keys_count_for_their_due_date(
+    open_case: Any, time_env: Any, skipping_intake: Any, db: Any
+) -> None:
+    """A run that took live contacts before they were keyed by due date (`...live_contact.0`) does
+    not take them again under the new key: the task's SLA tells the due date it was for."""
+    from arrears.case_runs import case_input
+    from models.cases import Case
+
+    case, dues = await _open(open_case, time_env, 10, instalments=1)
+    d0, d1 = dues[0], dues[1]
+    memory = await case.handle.query(CaseWorkflow.memory)
+    dated = f"{LIVE_CONTACT}{d0.isoformat()}"
+    assert dated in memory.tasks
+    # as a run before the patch would carry it: the same task under its numbered key
+    memory.tasks[f"{LIVE_CONTACT}0"] = memory.tasks.pop(dated).model_copy(update={"key": f"{LIVE_CONTACT}0"})
+    memory.done[f"{LIVE_CONTACT}0"] = memory.done.pop(dated)
+    state = await case.state()
+    async with db.session() as session:
+        row = await session.get(Case, state.case_id)
+    carried = case_input(row, state.loan_external_id).model_copy(update={"memory": memory})
+    await case.handle.terminate("replaced by a run carrying numbered keys")
+    resumed = await time_env.client.start_workflow(
+        CaseWorkflow.run, carried, id=f"{case.handle.id}-numbered", task_queue=skipping_intake.task_queue
+    )
+    case.handle = time_env.client.get_workflow_handle_for(CaseWorkflow.run, resumed.id)
+    await case.settle()
+    assert set(await _live_contacts(case)) == {f"{LIVE_CONTACT}0"}  # d0's is not taken again
+    await case.to(d1, hour=1)
+    assert await _live_contacts(case) == {
+        f"{LIVE_CONTACT}0": d0 + timedelta(days=36),
+        f"{LIVE_CONTACT}{d1.isoformat()}": d1 + timedelta(days=36),
+    }
+    await case.handle.execute_update(
+        "close_case", CloseRequest(by="test", reason="test over", outcome=CaseOutcome.TRANSFERRED)
+    )
