@@ -299,10 +299,9 @@ async def chart_csv(
         problems = "; ".join(f"{field}: {reason}" for field, reason in _problems(exc))
         return Response(f"filters not understood: {problems}\n", status_code=422, media_type="text/plain")
     first, last = chosen.months()
-    board = await kpi_board.load(
-        db, start=first, end=last, filters=chosen.kpi_filters(), costs=settings.collection_costs
+    chart = await kpi_board.load_chart(
+        db, key, start=first, end=last, filters=chosen.kpi_filters(), costs=settings.collection_costs
     )
-    chart = kpi_board.chart(board, key)
     out = io.StringIO()
     writer = spreadsheet.writer(out)
     writer.writerow([c.name for c in chart.columns])
