@@ -66,6 +66,12 @@ async def _page(
     )
 
 
+def unavailable(request: Request) -> HTMLResponse:
+    """The case cannot be read just now (the workflow engine is busy): try again shortly."""
+    language = render.language_for(None, request.headers.get("accept-language"))
+    return render.page("unavailable.html.j2", language=language, status=503)
+
+
 def _provider_origin(settings: Settings) -> tuple[str, ...]:
     if not settings.payment_provider_url:
         return ()
@@ -87,7 +93,10 @@ async def case_page(
         visitor = await _visitor(db, arrears_borrower)
     except Expired:
         return expired(request)
-    return await _page(request, settings, db, client, links, visitor)
+    try:
+        return await _page(request, settings, db, client, links, visitor)
+    except ServiceUnavailable:
+        return unavailable(request)
 
 
 async def _act(
@@ -251,7 +260,10 @@ async def pay_page(
     except Expired:
         return expired(request)
     await service.pay_page(db=db, visitor=visitor)
-    return await _page(request, settings, db, client, links, visitor, record_view=False, paying=True)
+    try:
+        return await _page(request, settings, db, client, links, visitor, record_view=False, paying=True)
+    except ServiceUnavailable:
+        return unavailable(request)
 
 
 @router.post("/pay")
