@@ -195,7 +195,7 @@ async def token_for_letter_code(*, db: Database, links: Links, code: str, now: d
 
 
 async def send_code(
-    *, db: Database, links: Links, channels: Channels, token: str, channel: str, now: datetime, language: str
+    *, db: Database, links: Links, channels: Channels, token: str, channel: str, now: datetime
 ) -> None:
     """A new one-time code to the contact point on file; at most `MAX_CODES` per link."""
     link = links.read(token, now=now)
@@ -221,7 +221,7 @@ async def send_code(
             payload={"channel": channel, "message_id": str(access.message_id)},
         )
         to = borrower.email if channel == "email" else borrower.phone
-        text = code_text(code, language)
+        text = code_text(code, borrower.language)
     assert to is not None
     # sent with no transaction open; a failure leaves the count spent, never the code shown
     try:

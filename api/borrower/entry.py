@@ -121,17 +121,8 @@ async def send_code(
         return expired(request)
     try:
         SENDS.hit(_address(request))
-        opened = await access.open_link(
-            db=db, links=links, channels=channels, token=token[:100], now=access.now()
-        )
         await access.send_code(
-            db=db,
-            links=links,
-            channels=channels,
-            token=token,
-            channel=channel,
-            now=access.now(),
-            language=render.language_for(opened.language, None),
+            db=db, links=links, channels=channels, token=token[:100], channel=channel, now=access.now()
         )
     except access.RateLimited:
         return too_many(request)

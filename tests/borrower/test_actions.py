@@ -154,6 +154,8 @@ async def test_engagement_events_hold_no_personal_data(portal: Portal, signed_in
         EngagementKind.PROMISE_MADE,
     } <= kinds
     assert all(e.message_id is not None and e.template == "reminder_direct_debit" for e in events)
+    # one click: the borrower opened the link once (asking for a code is not another click)
+    assert [e.kind for e in events].count(EngagementKind.LINK_CLICKED) == 1
     with psycopg.connect(portal.settings.database_url or "") as conn:
         rows = conn.execute("SELECT * FROM engagement_events WHERE case_id = %s", (case_id,)).fetchall()
     text = repr(rows)
