@@ -30,7 +30,7 @@ from arrears.db import Database
 from models.audit_actions import AuditAction
 from models.borrowers import Borrower
 from models.cases import Case
-from models.engagement import EngagementKind
+from models.engagement import EngagementEvent, EngagementKind
 from models.enums import CaseStage, CaseStatus, PolicyPack
 from models.loans import Loan
 from models.payments import Payment
@@ -368,9 +368,25 @@ async def payment_returned(*, db: Database, visitor: Visitor, reference: str, st
         return "pending"
     async with db.session() as session:
         stored = (await session.exec(select(Payment).where(col(Payment.external_id) == reference))).first()
-    if stored is not None and stored.case_id == visitor.case_id:
-        await _event(db, visitor, EngagementKind.PAYMENT_SUCCEEDED)
-        return "succeeded"
+        if stored is not None and stored.case_id == visitor.case_id:
+            counted = (
+                await session.exec(
+                    select(EngagementEvent.id).where(
+                        col(EngagementEvent.case_id) == visitor.case_id,
+                        col(EngagementEvent.kind) == EngagementKind.PAYMENT_SUCCEEDED,
+                        col(EngagementEvent.occurred_at) >= stored.recorded_at,
+                    )
+                )
+            ).first()
+            if counted is None:  # once per payment, however often the borrower comes back
+                await engagement.record(
+                    session,
+                    case_id=visitor.case_id,
+                    message_id=visitor.message_id,
+                    template=visitor.template,
+                    kind=EngagementKind.PAYMENT_SUCCEEDED,
+                )
+            return "succeeded"
     if status == "failed":
         await _event(db, visitor, EngagementKind.PAYMENT_FAILED)
         return "failed"

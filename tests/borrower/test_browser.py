@@ -10,13 +10,19 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from axe_playwright_python.async_playwright import Axe
+from sqlmodel import col, select
 
+from models.cases import Case
+from models.engagement import EngagementEvent, EngagementKind
 from models.enums import CaseOutcome, Channel
+from models.loans import Loan
+from models.payments import Payment
 from policies import contact, get_pack
 from tests.borrower.conftest import Portal
 
@@ -110,6 +116,12 @@ async def test_from_the_email_to_a_promise_and_the_next_step_changes(phone: Any,
 
 async def test_pay_through_the_provider_and_the_case_cures(phone: Any, portal: Portal) -> None:
     case_id, email = await portal.open_case(arrears="800.00", installment="800.00")
+    async with portal.db.session() as session:
+        case = await session.get(Case, case_id)
+        assert case is not None
+        loan_row = await session.get(Loan, case.loan_id)
+    assert loan_row is not None
+    loan = loan_row.external_id
     await sign_in(phone, portal, email)
     await phone.get_by_role("link", name="Pay $800.00 now").click()
     await phone.wait_for_url("**/me/pay")
@@ -117,16 +129,27 @@ async def test_pay_through_the_provider_and_the_case_cures(phone: Any, portal: P
     await phone.get_by_role("button", name="Continue to payment").click()
     await phone.wait_for_url(f"{portal.provider.url}/pay/*")
     await phone.get_by_role("button", name="Pay", exact=True).click()
+    [reference] = [c["reference"] for c in portal.provider.checkouts.values() if c["loan"] == loan]
     await phone.wait_for_url("**/me/case?done=payment_succeeded")
-    assert portal.provider.webhooks == [200] or 200 in portal.provider.webhooks
+    async with portal.db.session() as session:  # reported through the signed webhook, for this case
+        payment = (await session.exec(select(Payment).where(col(Payment.external_id) == reference))).one()
+    assert payment.case_id == case_id and payment.amount == Decimal("800.00")
     for _ in range(100):  # the webhook stored it; the workflow applies it and cures the case
         state = await portal.state(case_id)
         if state.outcome is CaseOutcome.CURED:
             break
         await asyncio.sleep(0.2)
     assert state.outcome is CaseOutcome.CURED
-    await phone.reload()
+    await phone.goto(phone.url.split("/me/")[0] + f"/me/paid?reference={reference}&status=paid")  # again
     assert "Nothing is owed on this case any more" in await phone.locator("#closed").inner_text()
+    async with portal.db.session() as session:
+        kinds = (
+            await session.exec(select(EngagementEvent.kind).where(col(EngagementEvent.case_id) == case_id))
+        ).all()
+    assert (
+        kinds.count(EngagementKind.PAYMENT_ATTEMPTED) == 1
+        and kinds.count(EngagementKind.PAYMENT_SUCCEEDED) == 1
+    )
     await accessible(phone)
 
 
