@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import UniqueConstraint, false
+from sqlalchemy import Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from models.base import enum_field, money, timestamp, uuid_pk
@@ -42,7 +42,17 @@ class DelinquencySnapshot(SQLModel, table=True):
     """One report from the loan system. (loan, as_of) is the intake idempotency key."""
 
     __tablename__ = "delinquency_snapshots"
-    __table_args__ = (UniqueConstraint("loan_id", "as_of"),)
+    __table_args__ = (
+        UniqueConstraint("loan_id", "as_of"),
+        # the KPIs read each loan's snapshots in date order from this index alone (no heap reads)
+        Index(
+            "ix_delinquency_snapshots_loan_id_as_of_covering",
+            "loan_id",
+            "as_of",
+            postgresql_include=["days_past_due", "arrears", "balance", "received_at"],
+        ),
+        Index("ix_delinquency_snapshots_as_of", "as_of"),
+    )
 
     id: uuid.UUID = uuid_pk()
     loan_id: uuid.UUID = Field(foreign_key="loans.id", index=True)

@@ -95,28 +95,41 @@ class _SnapshotFigures:
 
 async def _snapshots(session: AsyncSession, start: date, end: date, filters: KpiFilters) -> _SnapshotFigures:
     periods = months(start, end)
+    wanted = set(periods)
     values = _bounds(start, end, filters)
-    rows = await _rows(session, sql.snapshots(filters), {**values, "lo": _previous(periods[0]), "hi": end})
+    values = {**values, "lo": _previous(periods[0]), "hi": end}
+    rows = await _rows(session, sql.snapshots(filters), values)
+    last = (await _rows(session, sql.last_reported(), values))[0][0]
     cells: dict[date, list[FlowCell]] = defaultdict(list)
     arrears: dict[date, Decimal] = defaultdict(Decimal)
     paid: dict[date, Decimal] = defaultdict(Decimal)
     cured: dict[date, int] = defaultdict(int)
     redefaulted: dict[date, int] = defaultdict(int)
     for r in rows:
-        origin = Bucket(r.origin)
-        cells[r.period].append(FlowCell(origin, r.dest, int(r.loans), Decimal(r.balance or 0)))
+        period = _month_of_key(r.month + 1)  # the flow's month: the one after its origin's
+        dest = EXITED if r.dest == sql.EXITED_CODE else BUCKETS[r.dest].value
+        if period not in wanted or (dest == EXITED and (last is None or period > last)):
+            continue  # a month outside the range, or an exit from a month not reported yet
+        origin = BUCKETS[r.origin]
+        cells[period].append(FlowCell(origin, dest, int(r.loans), Decimal(r.balance or 0)))
         if origin is not Bucket.CURRENT:
-            arrears[r.period] += Decimal(r.arrears or 0)
-            paid[r.period] += Decimal(r.paid or 0)
-            if r.dest == Bucket.CURRENT.value:
-                cured[r.period] += int(r.loans)
-                redefaulted[r.period] += int(r.redefaulted)
+            arrears[period] += Decimal(r.arrears or 0)
+            if dest == Bucket.CURRENT.value:
+                cured[period] += int(r.loans)
+                redefaulted[period] += int(r.redefaulted)
+    for r in await _rows(session, sql.delinquent_paid(filters), values):
+        paid[r.period] += Decimal(r.amount)
     version = DEFINITIONS[KpiName.FLOW_COUNT].version
     flows = [
         FlowMatrix(p, sorted(cells.get(p, []), key=lambda c: (c.from_bucket.order, c.to_bucket)), version)
         for p in periods
     ]
     return _SnapshotFigures(flows, arrears, paid, cured, redefaulted)
+
+
+def _month_of_key(key: int) -> date:
+    """The first day of the month SQL's MONTH_KEY (year * 12 + month) names."""
+    return date((key - 1) // 12, (key - 1) % 12 + 1, 1)
 
 
 def _previous(month: date) -> date:

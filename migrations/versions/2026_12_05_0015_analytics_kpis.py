@@ -1,4 +1,4 @@
-"""analytics: cases.segment and cases.strategy_arm, the kpi_figures table
+"""analytics: cases.segment and cases.strategy_arm, the kpi_figures table, snapshot indexes for the KPIs
 
 Revision ID: 0015
 Revises: 0017
@@ -43,9 +43,20 @@ def upgrade() -> None:
         ),
     )
     op.create_index(op.f("ix_kpi_figures_period"), "kpi_figures", ["period"], unique=False)
+    # the KPIs read every loan's snapshots in date order: from this index alone, without a sort
+    # or a heap read per row; and the latest month reported, from the date index
+    op.create_index(
+        "ix_delinquency_snapshots_loan_id_as_of_covering",
+        "delinquency_snapshots",
+        ["loan_id", "as_of"],
+        postgresql_include=["days_past_due", "arrears", "balance", "received_at"],
+    )
+    op.create_index("ix_delinquency_snapshots_as_of", "delinquency_snapshots", ["as_of"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_delinquency_snapshots_as_of", table_name="delinquency_snapshots")
+    op.drop_index("ix_delinquency_snapshots_loan_id_as_of_covering", table_name="delinquency_snapshots")
     op.drop_index(op.f("ix_kpi_figures_period"), table_name="kpi_figures")
     op.drop_table("kpi_figures")
     op.drop_index(op.f("ix_cases_strategy_arm"), table_name="cases")
