@@ -8,6 +8,7 @@ queries (`arrears.reports.kpi_board`), and draws the charts the monthly KPI repo
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -152,6 +153,26 @@ class Shown:
     chart: Chart
     svg: str
     csv: str
+    table: list[list[tuple[str, bool]]]  # each cell as the reader reads it, and whether a number
+
+
+def _shown(chart: Chart, svg: str, csv: str, language: str, gettext: Callable[[str], str]) -> Shown:
+    """The chart with its numbers formatted once here (the sandboxed template only prints them)."""
+    names = [c.name for c in chart.columns]
+    unit = names.index("unit") if "unit" in names else None
+    table = [
+        [
+            (kpi_board.word(str(value), gettext) if value else i18n.NONE, False)
+            if column.kind == "text"
+            else (
+                _cell(value, column.kind, row[unit] if unit is not None else None, language),
+                column.kind != "month",
+            )
+            for column, value in zip(chart.columns, row, strict=True)
+        ]
+        for row in chart.rows
+    ]
+    return Shown(chart, svg, csv, table)
 
 
 def _month_label(value: object, language: str) -> str:
@@ -214,7 +235,13 @@ async def dashboard(request: Request, user: User, db: DatabaseDep, settings: Set
     gettext = i18n.translations(language).gettext
     drawn = kpi_board.draw(board, gettext=gettext, measure=chosen.measure)
     shown = [
-        Shown(chart, chart.svg(language=language), f"/web/dashboard/{chart.key}.csv?{chosen.query()}")
+        _shown(
+            chart,
+            chart.svg(language=language),
+            f"/web/dashboard/{chart.key}.csv?{chosen.query()}",
+            language,
+            gettext,
+        )
         for chart in drawn
     ]
     figures = kpi_board.figures(board, gettext=gettext)
@@ -226,7 +253,7 @@ async def dashboard(request: Request, user: User, db: DatabaseDep, settings: Set
         form=_form_values(request, chosen),
         problems=[],
         shown=shown,
-        figures=Shown(figures, "", f"/web/dashboard/{figures.key}.csv?{chosen.query()}"),
+        figures=Shown(figures, "", f"/web/dashboard/{figures.key}.csv?{chosen.query()}", []),
         cell=lambda v, k, u=None: _cell(v, k, u, language),
         label=lambda name: kpi_board.label(name, gettext),
         packs=[p.value for p in PolicyPack],

@@ -10,20 +10,16 @@ a point shape of its own per line, so no series is told apart by colour alone.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any, Literal
 
-import altair as alt
-import vl_convert
 from markupsafe import Markup
 
+from arrears.analytics import chart_specs as specs
 from arrears.analytics.types import FlowMatrix, Funnel, FunnelStage, KpiSeries
 
 Translate = Callable[[str], str]
@@ -31,14 +27,6 @@ Value = str | int | Decimal | None
 Kind = Literal["text", "count", "money", "ratio", "days", "month"]
 Measure = Literal["count", "balance"]
 
-# Okabe & Ito (2008): colours told apart with every common colour-vision deficiency.
-OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
-DASHES = ([1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4], [1, 3], [10, 2])
-SHAPES = ("circle", "square", "diamond", "triangle-up", "cross", "triangle-down", "stroke")
-FONT = "DejaVu Sans"
-WIDTH = 440
-# d3-format locales of the workbench's languages (a decimal comma in Dutch and Swedish)
-FORMAT_LOCALES: dict[str, Any] = {"en": "en-US", "nl": "nl-NL", "sv": "sv-SE"}
 RATIO = Decimal("0.0001")
 
 
@@ -84,54 +72,11 @@ class Chart:
     def svg(self, *, language: str = "en") -> Markup:
         """The chart as an accessible inline SVG: role=img, named by its title and text
         alternative (the numbers themselves are in the table beside it)."""
-        drawn = _svg(json.dumps(self.spec, sort_keys=True), FORMAT_LOCALES.get(language, "en-US"))
+        drawn = specs.svg(json.dumps(self.spec, sort_keys=True), specs.FORMAT_LOCALES.get(language, "en-US"))
         opening = Markup('<svg role="img" aria-label="{}" focusable="false" ').format(
             f"{self.title}. {self.description}"
         )
         return opening + Markup(drawn.removeprefix("<svg "))  # noqa: S704 (vl-convert's own SVG, text escaped by it)
-
-
-_INNER_ARIA = re.compile(r' (?:role|aria-[a-z]+)="[^"]*"')
-
-
-@lru_cache(maxsize=512)
-def _svg(spec: str, locale: Any) -> str:
-    """vl-convert's SVG of a spec, cached: the same figures in the same language are drawn once."""
-    drawn = vl_convert.vegalite_to_svg(json.loads(spec), format_locale=locale, allowed_base_urls=[])
-    # ids from the spec, not from a per-process counter: two charts on a page never share a clip
-    # path, and the report's bytes do not depend on what was drawn before
-    digest = hashlib.sha256(spec.encode()).hexdigest()[:8]
-    # one picture to assistive technology: the marks' own roles and labels go, the root names it
-    drawn = _INNER_ARIA.sub("", drawn)
-    return re.sub(r'(id="|url\(#)(clip|gradient|pattern)(\d+)', rf"\g<1>\g<2>{digest}-\g<3>", drawn)
-
-
-def render_seconds(chart: Chart, *, language: str = "en") -> float:
-    """Time to draw a chart without the cache (for the benchmark's note on chart cost)."""
-    import time
-
-    began = time.perf_counter()
-    vl_convert.vegalite_to_svg(chart.spec, format_locale=FORMAT_LOCALES.get(language, "en-US"))
-    return time.perf_counter() - began
-
-
-def _data(values: list[dict[str, Any]]) -> alt.Data:
-    return alt.Data(values=values)  # type: ignore[no-untyped-call]
-
-
-def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
-    configured = (
-        chart.configure(font=FONT, aria=False, background="white")
-        .configure_view(stroke=None)
-        .configure_axis(
-            labelFontSize=11, titleFontSize=12, labelColor="#222", titleColor="#222", gridColor="#ddd"
-        )
-        .configure_title(fontSize=14, anchor="start", color="#111", subtitleColor="#333", subtitleFontSize=11)
-        .configure_legend(labelFontSize=11, titleFontSize=11, labelLimit=220)
-    )
-    spec: dict[str, Any] = configured.to_dict(validate=False)
-    spec.pop("$schema", None)
-    return spec
 
 
 def ratio(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
@@ -189,32 +134,16 @@ def flow_matrix(
     title = _(N_("Flow matrix by number of loans")) if not by_balance else _(N_("Flow matrix by balance"))
     if matrix is not None:
         title = _(N_("%(title)s, %(month)s")) % {"title": title, "month": _month(matrix.period)}
-    base = alt.Chart(_data(values)).encode(
-        x=alt.X(
-            "to:N",
-            sort=list(destinations),
-            title=_(N_("Bucket at the end of the month")),
-            axis=alt.Axis(labelAngle=0, orient="top"),
-        ),
-        y=alt.Y("from:N", sort=list(origins), title=_(N_("Bucket at the end of the previous month"))),
+    spec = specs.heat_map(
+        values=values,
+        origins=list(origins),
+        destinations=list(destinations),
+        texts=[
+            _(N_("Bucket at the end of the month")),
+            _(N_("Bucket at the end of the previous month")),
+            _(N_("Share of the row")),
+        ],
     )
-    heat = base.mark_rect(stroke="white", strokeWidth=1).encode(
-        color=alt.Color(
-            "share:Q",
-            title=_(N_("Share of the row")),
-            scale=alt.Scale(range=["#f7fbff", "#08306b"], domain=[0, 1]),
-            legend=alt.Legend(format=".0%", orient="right", gradientLength=160),
-        )
-    )
-    text = (
-        base.transform_filter("isValid(datum.share)")
-        .mark_text(fontSize=10.5)
-        .encode(
-            text=alt.Text("share:Q", format=".1%"),
-            color=alt.condition("datum.share > 0.5", alt.value("white"), alt.value("#111")),
-        )
-    )
-    chart = (heat + text).properties(width=WIDTH - 100, height=34 * len(origins))
     described = _(
         N_(
             "Each row is a bucket at the end of the previous month; each cell the share of its loans "
@@ -243,7 +172,7 @@ def flow_matrix(
             Column("share_of_row", _(N_("Share of the row")), "ratio"),
         ),
         rows=tuple(rows),
-        spec=_spec(chart),
+        spec=spec,
         definitions=("flow_balance",) if by_balance else ("flow_count",),
     )
 
@@ -268,49 +197,7 @@ def trend(
         for label, s in series
         for point in s.points
     ]
-    legend = alt.Legend(
-        orient="bottom", direction="horizontal", columns=3, symbolStrokeWidth=2, symbolSize=90
-    )
-    chart = (
-        alt.Chart(_data(values))
-        .mark_line(point=alt.OverlayMarkDef(size=40, filled=True), strokeWidth=2)
-        .encode(
-            x=alt.X(
-                "month:T",
-                timeUnit="yearmonth",
-                title=_(N_("Month")),
-                axis=alt.Axis(format="%m/%Y", labelAngle=0, labelOverlap=True),
-            ),
-            y=alt.Y(
-                "value:Q",
-                title=_(N_("Rate (% of its base)")),
-                axis=alt.Axis(format=".0%"),
-                scale=alt.Scale(zero=True),
-            ),
-            color=alt.Color(
-                "series:N",
-                title=None,
-                sort=labels,
-                legend=legend,
-                scale=alt.Scale(domain=labels, range=list(OKABE_ITO[: len(labels)])),
-            ),
-            strokeDash=alt.StrokeDash(
-                "series:N",
-                title=None,
-                sort=labels,
-                legend=legend,
-                scale=alt.Scale(domain=labels, range=list(DASHES[: len(labels)])),
-            ),
-            shape=alt.Shape(
-                "series:N",
-                title=None,
-                sort=labels,
-                legend=legend,
-                scale=alt.Scale(domain=labels, range=list(SHAPES[: len(labels)])),
-            ),
-        )
-        .properties(width=WIDTH, height=200)
-    )
+    spec = specs.lines(values=values, labels=labels, texts=[_(N_("Month")), _(N_("Rate (% of its base)"))])
     rows = tuple(
         (
             s.name.value,
@@ -344,23 +231,12 @@ def trend(
             Column("definition_version", _(N_("Definition version")), "count"),
         ),
         rows=rows,
-        spec=_spec(chart),
+        spec=spec,
         definitions=tuple(dict.fromkeys(s.name.value for _l, s in series)),
     )
 
 
 # ---------------------------------------------------------------------------- counts as bars
-def _bars(values: list[dict[str, Any]], *, axis: str, text: alt.Text) -> dict[str, Any]:
-    order = [v["label"] for v in values]
-    base = alt.Chart(_data(values)).encode(
-        y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=180)),
-        x=alt.X("count:Q", title=axis, axis=alt.Axis(format=",d", tickMinStep=1, tickCount=5)),
-    )
-    drawn = base.mark_bar(color=OKABE_ITO[0], height=18)
-    label = base.mark_text(align="left", dx=4, fontSize=11, color="#111").encode(text=text)
-    return _spec((drawn + label).properties(width=WIDTH - 80, height=max(60, 30 * len(values))))
-
-
 def funnel(funnels: Sequence[Funnel], *, labels: dict[FunnelStage, str], gettext: Translate = _same) -> Chart:
     """The message funnel over the months: messages at each stage, each bar labelled with its share
     of the messages sent; a stage nothing records is listed as not known, not drawn as zero."""
@@ -375,7 +251,7 @@ def funnel(funnels: Sequence[Funnel], *, labels: dict[FunnelStage, str], gettext
         if known[s]
     ]
     title = _(N_("Message funnel"))
-    spec = _bars(values, axis=_(N_("Messages")), text=alt.Text("share:Q", format=".0%"))
+    spec = specs.bars(values=values, axis=_(N_("Messages")), text=["share:Q", ".0%"])
     rows = tuple(
         (s.value, totals[s] if known[s] else None, ratio(totals[s], sent) if known[s] else None)
         for s in stages
@@ -403,7 +279,7 @@ def inventory(counts: Sequence[Count], *, gettext: Translate = _same) -> Chart:
     _ = gettext
     title = _(N_("Stage inventory"))
     values = [{"label": c.label, "count": c.count} for c in counts]
-    spec = _bars(values, axis=_(N_("Open cases")), text=alt.Text("count:Q", format=",d"))
+    spec = specs.bars(values=values, axis=_(N_("Open cases")), text=["count:Q", ",d"])
     total = sum(c.count for c in counts)
     return Chart(
         key="stages",
