@@ -55,7 +55,7 @@ async def test_a_chapter_7_or_11_debtor_whose_plan_keeps_the_home_gets_the_modif
 ) -> None:
     for chapter in (7, 11):
         case = await open_case(days_past_due=10)
-        await _file(case, chapter)  # type: ignore[arg-type]
+        await _file(case, chapter)
         await case.to(case.day(39))
         assert await case.fired_on(MODIFIED) == []
         await case.to(case.day(40))
