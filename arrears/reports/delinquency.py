@@ -6,28 +6,58 @@ from collections import Counter, defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
+from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from arrears.reports.common import Cell, Table, covered_packs, events, money, share
-from arrears.reports.portfolio import BUCKETS, portfolio
+from arrears.reports.common import Cell, Table, covered_packs, events, execute, money, share
+from arrears.reports.portfolio import BUCKET_PARAMS, BUCKETS, EXITED, bucket_ctes, bucket_params
 from models.audit_actions import AuditAction
 from models.enums import CaseStage
 
 TITLE = "Delinquency: loans and balances by days past due, foreclosure, roll rates"
+NEW = "new"  # the origin of a loan first reported during the period
+
+
+_MOVES_SQL = text(
+    f"""
+WITH {bucket_ctes("b")}, {bucket_ctes("a")}
+SELECT a.pack, a.product, a.currency, coalesce(b.bucket, :new) AS origin, a.bucket AS dest,
+       count(*) AS loans, sum(a.balance) AS balance
+FROM state_a a LEFT JOIN state_b b ON b.loan_id = a.loan_id
+GROUP BY 1, 2, 3, 4, 5
+"""
+)
 
 
 async def delinquency(session: AsyncSession, start: date, end: date, pack: str | None) -> list[Table]:
     """Buckets by pack and product, foreclosure starts and inventory, cure and roll rates."""
-    before = {s.loan_id: s for s in await portfolio(session, start - timedelta(days=1), pack)}
-    after = await portfolio(session, end, pack)
-    packs = covered_packs(pack, (s.pack for s in after))
-
+    # every loan's bucket at the start and at the end of the period, grouped in the database
+    moved = await execute(
+        session,
+        _MOVES_SQL,
+        {
+            **BUCKET_PARAMS,
+            **bucket_params("b", start - timedelta(days=1)),
+            **bucket_params("a", end),
+            "pack": pack,
+            "new": NEW,
+        },
+    )
     counts: Counter[tuple[str, str, str, str]] = Counter()
     balances: defaultdict[tuple[str, str, str, str], Decimal] = defaultdict(Decimal)
-    for s in after:
-        if not s.exited:
-            counts[(s.pack, s.product, s.currency, s.bucket)] += 1
-            balances[(s.pack, s.product, s.currency, s.bucket)] += s.balance
+    moves: Counter[tuple[str, str, str]] = Counter()
+    inventory: Counter[str] = Counter()
+    found: set[str] = set()
+    for r in moved:
+        found.add(r.pack)
+        if r.dest != EXITED:
+            counts[(r.pack, r.product, r.currency, r.dest)] += r.loans
+            balances[(r.pack, r.product, r.currency, r.dest)] += r.balance
+        if r.dest == "foreclosure":
+            inventory[r.pack] += r.loans
+        if r.origin != EXITED:
+            moves[(r.pack, r.origin, r.dest)] += r.loans
+    packs = covered_packs(pack, found)
     products = sorted({k[:3] for k in counts})
     buckets = Table(
         "buckets",
@@ -50,7 +80,6 @@ async def delinquency(session: AsyncSession, start: date, end: date, pack: str |
         payload=("stage", CaseStage.ENFORCEMENT.value),
     )
     starts = Counter(e.policy_pack for e in entered)
-    inventory = Counter(s.pack for s in after if s.bucket == "foreclosure")
     foreclosure = Table(
         "foreclosure",
         "Foreclosure and enforcement: starts in the period, inventory at its end",
@@ -59,13 +88,6 @@ async def delinquency(session: AsyncSession, start: date, end: date, pack: str |
     )
 
     order = {b: i for i, b in enumerate(BUCKETS)}
-    moves: Counter[tuple[str, str, str]] = Counter()
-    for s in after:
-        first = before.get(s.loan_id)
-        origin = first.bucket if first is not None else "new"
-        if origin == "exited":
-            continue
-        moves[(s.pack, origin, s.bucket)] += 1
     rolls: list[list[Cell]] = []
     for p in packs:
         for origin in (*BUCKETS, "new"):

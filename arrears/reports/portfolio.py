@@ -26,6 +26,7 @@ from models.delinquency import days_past_due
 from models.enums import CaseOutcome, CaseStage
 
 BUCKETS = ("current", "30-59", "60-89", "90+", "foreclosure")
+EXITED = "exited"  # the bucket of a loan that left the portfolio
 EXIT_OUTCOMES = frozenset(
     {
         CaseOutcome.PAID_OFF,
@@ -56,7 +57,7 @@ class LoanState:
     @property
     def bucket(self) -> str:
         if self.exited:
-            return "exited"
+            return EXITED
         if self.stage == CaseStage.ENFORCEMENT:
             return "foreclosure"
         dpd = self.days_past_due
@@ -113,6 +114,86 @@ _STATE_ACTIONS = {
     "applied": AuditAction.PAYMENT_APPLIED.value,
     "defaulted": AuditAction.EBA_DONE.value,  # the default marking (CRR Art. 178)
 }
+
+
+def bucket_ctes(tag: str) -> str:
+    """CTEs ending in `state_<tag>`: every loan known by the end of `:day_<tag>` with its pack,
+    product, currency, balance and bucket (BUCKETS or 'exited'), by the rules of `_state` and
+    `LoanState.bucket` in SQL, so a report can group loans without a Python object each (the
+    report tests hold the two to the same figures). Parameters: :day_<tag>, :t_<tag>, :pack and
+    the actions of _STATE_ACTIONS. Each latest row is read in its index's order (a loan's
+    snapshots backwards from the covering index, a case's events backwards by arrival)."""
+    x, cured, gone = tag, _values(CURE_OUTCOMES), _values(EXIT_OUTCOMES)
+    return f"""
+snap_{x} AS (
+    SELECT DISTINCT ON (s.loan_id) s.loan_id, s.as_of, s.days_past_due, s.arrears, s.balance, s.received_at
+    FROM delinquency_snapshots s
+    WHERE s.as_of <= CAST(:day_{x} AS date) AND s.received_at <= :t_{x}
+    ORDER BY s.loan_id DESC, s.as_of DESC
+), kase_{x} AS (
+    SELECT DISTINCT ON (c.loan_id) c.loan_id, c.id AS case_id
+    FROM cases c WHERE c.opened_at <= :t_{x}
+    ORDER BY c.loan_id, c.opened_at DESC
+), last_{x} AS (
+    SELECT e.action, e.case_id, max(e.arrival) AS arrival
+    FROM audit_events e
+    WHERE e.action IN (:stage_changed, :case_closed, :applied) AND e.occurred_at <= :t_{x}
+    GROUP BY e.action, e.case_id
+), events_{x} AS (
+    SELECT e.action, e.case_id, e.payload, e.occurred_at
+    FROM audit_events e JOIN last_{x} ON last_{x}.arrival = e.arrival AND last_{x}.action = e.action
+    WHERE e.action IN (:stage_changed, :case_closed, :applied) AND e.occurred_at <= :t_{x}
+), loan_{x} AS (
+    SELECT l.id AS loan_id, l.policy_pack AS pack, l.product, l.currency, snap.balance, snap.as_of,
+           snap.days_past_due AS reported,
+           CASE WHEN closed.occurred_at > snap.received_at AND closed.payload->>'outcome' IN ({cured})
+                THEN 0
+                WHEN paid.occurred_at > snap.received_at THEN (paid.payload->>'arrears_after')::numeric
+                ELSE snap.arrears END AS arrears,
+           CASE WHEN paid.occurred_at > snap.received_at THEN (paid.payload->>'delinquent_since')::date END
+               AS since,
+           coalesce(closed.occurred_at > snap.received_at AND closed.payload->>'outcome' IN ({gone}), false)
+               AS exited,
+           kase.case_id IS NOT NULL AND closed.case_id IS NULL AS is_open,
+           stage.payload->>'stage' AS stage
+    FROM snap_{x} snap
+    JOIN loans l ON l.id = snap.loan_id
+    LEFT JOIN kase_{x} kase ON kase.loan_id = l.id
+    LEFT JOIN events_{x} stage ON stage.case_id = kase.case_id AND stage.action = :stage_changed
+    LEFT JOIN events_{x} closed ON closed.case_id = kase.case_id AND closed.action = :case_closed
+    LEFT JOIN events_{x} paid ON paid.case_id = kase.case_id AND paid.action = :applied
+    WHERE CAST(:pack AS text) IS NULL OR l.policy_pack = CAST(:pack AS text)
+), state_{x} AS (
+    SELECT loan_id, pack, product, currency, balance,
+           CASE WHEN exited THEN :exited
+                WHEN is_open AND stage = :enforcement_stage THEN :foreclosure
+                WHEN dpd < 30 THEN :current WHEN dpd < 60 THEN :d30 WHEN dpd < 90 THEN :d60
+                ELSE :d90 END AS bucket
+    FROM (
+        SELECT *, CASE WHEN reported <= 0 OR arrears <= 0 THEN 0
+                       WHEN since IS NOT NULL THEN CAST(:day_{x} AS date) - since
+                       ELSE reported + (CAST(:day_{x} AS date) - as_of) END AS dpd
+        FROM loan_{x}
+    ) d
+)"""
+
+
+def bucket_params(tag: str, day: date) -> dict[str, Any]:
+    """The parameters `bucket_ctes(tag)` needs for the state at the end of `day`."""
+    return {f"day_{tag}": day, f"t_{tag}": cutoff(day)}
+
+
+BUCKET_PARAMS: dict[str, Any] = {
+    **_STATE_ACTIONS,
+    "enforcement_stage": CaseStage.ENFORCEMENT.value,
+    **dict(zip(("current", "d30", "d60", "d90", "foreclosure"), BUCKETS, strict=True)),
+    "exited": EXITED,
+}
+
+
+def _values(outcomes: frozenset[CaseOutcome]) -> str:
+    """An SQL list of the outcomes' names (enum values, never input)."""
+    return ", ".join(f"'{o.value}'" for o in sorted(outcomes))
 
 
 def _state(row: Any, day: date) -> LoanState:
