@@ -13,7 +13,9 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from arrears.cli import app
+from arrears.cli_simulate import demo_portfolio
 from arrears.embedded import EmbeddedPostgres
+from arrears.settings import Settings
 from tests.analytics.conftest import fresh_database
 
 ARREARS = str(Path(sys.executable).parent / "arrears")
@@ -79,5 +81,32 @@ async def test_generates_a_portfolio_and_refuses_the_same_seed_twice(
         code, out, err = await _arrears(*args, env=env)
         assert code == 2
         assert "a portfolio generated with seed 5 is already loaded (60 loans)" in " ".join(err.split())
+    finally:
+        await db.dispose()
+
+
+async def test_the_demo_loads_a_generated_portfolio_when_asked(
+    postgres: EmbeddedPostgres, tmp_path: Path
+) -> None:
+    db = await fresh_database(postgres, "demo")
+    settings = Settings(
+        environment="test",
+        data_dir=tmp_path,
+        demo_portfolio_loans=30,
+        demo_portfolio_months=3,
+        demo_portfolio_seed=4,
+    )
+    try:
+        made = await demo_portfolio(db, settings)
+        async with db.session() as session:
+            connection = await session.connection()
+            loans = (await connection.execute(text("SELECT count(*) FROM loans"))).scalar_one()
+            open_cases = (
+                await connection.execute(
+                    text("SELECT count(*) FROM cases WHERE status = 'open' AND run_id IS NULL")
+                )
+            ).scalar_one()
+        assert (made.loans, loans) == (30, 30)
+        assert open_cases == made.open_cases  # left for `arrears run` to start, as intake leaves them
     finally:
         await db.dispose()
