@@ -298,3 +298,50 @@ async def test_figures_are_stored_with_their_definitions_version(
         3,
     )
     assert feb.value is not None and abs(feb.value - third(1)) < Decimal("1e-8")
+
+
+async def test_funnel_without_engagement_events_counts_sent_and_paid_from_messages(
+    postgres: EmbeddedPostgres,
+) -> None:
+    db = await fresh_database(postgres, "funnel_plain")
+    try:
+        async with db.session() as session:
+            p = Portfolio(session)
+            loan = await p.loan(dpd=40, as_of=d(1, 31), arrears="1000.00")
+            case = await p.case(loan, opened=at(1, 5))
+            for n, status in enumerate((MessageStatus.SENT, MessageStatus.SENT, MessageStatus.FAILED)):
+                session.add(
+                    Message(
+                        case_id=case,
+                        idempotency_key=f"{case}:{n}",
+                        channel=Channel.EMAIL,
+                        requested_channel="email",
+                        message_id=f"<{n}@arrears.invalid>",
+                        status=status,
+                        created_at=at(2, 1 + 10 * n),
+                    )
+                )
+            # paid 5 days after the first message; the second (11 Feb) is 20 days before the next payment
+            session.add(
+                Payment(
+                    external_id="P-1",
+                    loan_id=loan,
+                    case_id=case,
+                    amount=Decimal("100.00"),
+                    currency="USD",
+                    received_at=at(2, 6),
+                )
+            )
+        async with db.session() as session:
+            funnel = await kpis.message_funnel(session, start=FEB, end=date(2025, 2, 28))
+    finally:
+        await db.dispose()
+    feb = funnel[0]
+    assert feb.source == "messages"
+    assert [(s.stage, s.messages, s.known) for s in feb.stages] == [
+        (FunnelStage.SENT, 2, True),
+        (FunnelStage.DELIVERED, 2, True),
+        (FunnelStage.OPENED, 0, False),
+        (FunnelStage.CLICKED, 0, False),
+        (FunnelStage.PAID, 1, True),
+    ]
