@@ -233,7 +233,7 @@ async def dashboard(request: Request, user: User, db: DatabaseDep, settings: Set
         db, start=first, end=last, filters=chosen.kpi_filters(), costs=settings.collection_costs
     )
     gettext = i18n.translations(language).gettext
-    drawn = kpi_board.draw(board, gettext=gettext, measure=chosen.measure)
+    drawn = kpi_board.draw(board, gettext=gettext, measure=chosen.measure, language=language)
     shown = [
         _shown(
             chart,

@@ -11,12 +11,13 @@ a point shape of its own per line, so no series is told apart by colour alone.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
+from babel.numbers import format_percent
 from markupsafe import Markup
 
 from arrears.analytics import chart_specs as specs
@@ -28,6 +29,7 @@ Kind = Literal["text", "count", "money", "ratio", "days", "month"]
 Measure = Literal["count", "balance"]
 
 RATIO = Decimal("0.0001")
+LOCALES = {"en": "en_US", "nl": "nl_NL", "sv": "sv_SE"}  # as the workbench reads each language
 
 
 def N_(text: str) -> str:
@@ -89,9 +91,11 @@ def rounded(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(RATIO)
 
 
-def percent(value: Decimal | None) -> str:
-    """A share as a percentage with one decimal (for text alternatives)."""
-    return "\u2013" if value is None else f"{(value * 100).quantize(Decimal('0.1'))}%"
+def percent(value: Decimal | None, language: str = "en") -> str:
+    """A share as a percentage with one decimal in the reader's language (text alternatives)."""
+    if value is None:
+        return "\u2013"
+    return format_percent(value, "#,##0.0%", locale=LOCALES.get(language, "en_US"))
 
 
 def _month(day: date) -> str:
@@ -110,10 +114,13 @@ def flow_matrix(
     destinations: Sequence[str],
     measure: Measure = "count",
     gettext: Translate = _same,
+    names: Mapping[str, str] | None = None,
+    language: str = "en",
 ) -> Chart:
     """One month's roll-rate matrix as a heat map: a row per bucket at the previous month's end,
     a column per bucket (or exit) at this month's end, each cell its share of the row."""
     _ = gettext
+    said = dict(names or {})
     by_balance = measure == "balance"
     values: list[dict[str, Any]] = []
     rows: list[tuple[Value, ...]] = []
@@ -125,7 +132,11 @@ def flow_matrix(
             whole = (matrix.row_balance(origin) if by_balance else matrix.row_loans(origin)) if matrix else 0  # type: ignore[arg-type]
             share = ratio(balance if by_balance else loans, whole)
             values.append(
-                {"from": origin, "to": destination, "share": float(share) if share is not None else None}
+                {
+                    "from": said.get(origin, origin),
+                    "to": said.get(destination, destination),
+                    "share": float(share) if share is not None else None,
+                }
             )
             rows.append((origin, destination, loans, balance.quantize(Decimal("0.01")), share))
             worse = destination in origins and origins.index(destination) > origins.index(origin)
@@ -136,8 +147,8 @@ def flow_matrix(
         title = _(N_("%(title)s, %(month)s")) % {"title": title, "month": _month(matrix.period)}
     spec = specs.heat_map(
         values=values,
-        origins=list(origins),
-        destinations=list(destinations),
+        origins=[said.get(o, o) for o in origins],
+        destinations=[said.get(d, d) for d in destinations],
         texts=[
             _(N_("Bucket at the end of the month")),
             _(N_("Bucket at the end of the previous month")),
@@ -154,9 +165,9 @@ def flow_matrix(
         described += " " + _(
             N_("Largest roll to a worse bucket: %(origin)s to %(destination)s, %(share)s.")
         ) % {
-            "origin": worst[0],
-            "destination": worst[1],
-            "share": percent(worst[2]),
+            "origin": said.get(worst[0], worst[0]),
+            "destination": said.get(worst[1], worst[1]),
+            "share": percent(worst[2], language),
         }
     elif matrix is None or not matrix.cells:
         described = _no_figures(_)
@@ -184,6 +195,7 @@ def trend(
     key: str,
     title: str,
     gettext: Translate = _same,
+    language: str = "en",
 ) -> Chart:
     """Rates over months as lines, one per (label, series), in percent of their base."""
     _ = gettext
@@ -213,7 +225,11 @@ def trend(
     )
     latest = [
         _(N_("%(series)s %(value)s in %(month)s"))
-        % {"series": label, "value": percent(s.points[-1].value), "month": _month(s.points[-1].period)}
+        % {
+            "series": label,
+            "value": percent(s.points[-1].value, language),
+            "month": _month(s.points[-1].period),
+        }
         for label, s in series
         if s.points
     ]

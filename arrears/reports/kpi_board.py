@@ -21,6 +21,7 @@ from arrears.analytics.charts import N_, Chart, Count
 from arrears.analytics.definitions import DEFINITIONS, KpiName
 from arrears.analytics.types import (
     BUCKETS,
+    EXITED,
     FLOW_TO,
     Dashboard,
     FlowMatrix,
@@ -70,6 +71,9 @@ KPI_LABELS: dict[str, str] = {
     KpiName.COST_PER_UNIT_COLLECTED: N_("Cost per unit collected"),
     STAGE_INVENTORY: N_("Stage inventory"),
 }
+
+# The buckets' words a reader sees in the charts (the others are numbers)
+BUCKET_WORDS = {BUCKETS[0].value: N_("current"), EXITED: N_("exited")}
 
 # What each chart and the figures table show, in the order a manager reads them.
 TRENDS = (KpiName.CURE_RATE, KpiName.PROMISE_KEPT_RATE)
@@ -247,23 +251,42 @@ def chart(board: KpiBoard, key: str, *, gettext: Translate = str) -> Chart:
     return found[key]
 
 
-def draw(board: KpiBoard, *, gettext: Translate, measure: charts.Measure = "count") -> list[Chart]:
+def draw(
+    board: KpiBoard, *, gettext: Translate, measure: charts.Measure = "count", language: str = "en"
+) -> list[Chart]:
     """The board's charts: the latest month's flow matrix, worse flows over time, cure and
     kept-promise trends, the message funnel and the stage inventory."""
     _ = gettext
     latest = board.kpis.flows[-1] if board.kpis.flows else None
     origins = [b.value for b in BUCKETS]
+    names = {word: _(said) for word, said in BUCKET_WORDS.items()}
     # 120+ has no worse bucket: its line would lie on zero
     roll = [
-        (_(N_("from %(bucket)s")) % {"bucket": s.series}, s)
+        (_(N_("from %(bucket)s")) % {"bucket": names.get(s.series, s.series)}, s)
         for s in board.kpis.worse_flows
         if s.series != BUCKETS[-1].value
     ]
     trends = [(_(KPI_LABELS[name]), s) for name in TRENDS for s in board.series(name)]
     return [
-        charts.flow_matrix(latest, origins=origins, destinations=FLOW_TO, measure=measure, gettext=_),
-        charts.trend(roll, key="roll-rates", title=_(N_("Roll rates to a worse bucket")), gettext=_),
-        charts.trend(trends, key="cure-and-promises", title=_(N_("Cures and kept promises")), gettext=_),
+        charts.flow_matrix(
+            latest,
+            origins=origins,
+            destinations=FLOW_TO,
+            measure=measure,
+            gettext=_,
+            names=names,
+            language=language,
+        ),
+        charts.trend(
+            roll, key="roll-rates", title=_(N_("Roll rates to a worse bucket")), gettext=_, language=language
+        ),
+        charts.trend(
+            trends,
+            key="cure-and-promises",
+            title=_(N_("Cures and kept promises")),
+            gettext=_,
+            language=language,
+        ),
         charts.funnel(board.kpis.funnel, labels={k: _(v) for k, v in FUNNEL_LABELS.items()}, gettext=_),
         charts.inventory(
             [Count(stage, word(stage, _), count) for stage, count in board.stages.items()], gettext=_

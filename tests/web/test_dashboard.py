@@ -215,6 +215,7 @@ async def test_the_dashboard_reads_in_dutch_and_swedish(sign_in: SignIn, planted
     page = await dutch.get(f"/web/dashboard?{planted.query}")
     assert page.status_code == 200
     assert "Stroommatrix naar aantal leningen" in page.text and "66,7%" in page.text
+    assert ">bij</text>" in page.text and "30-59 naar 60-89, 100,0%" in page.text  # drawn and said in Dutch
     swedish = await sign_in("supervisor", Accept_Language="sv")
     page = await swedish.get(f"/web/dashboard?{planted.query}&measure=balance")
     assert "Flödesmatris efter saldo" in page.text and "Definition: Flöden efter saldo" in page.text
