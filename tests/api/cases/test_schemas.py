@@ -31,7 +31,8 @@ def test_a_body_has_its_commands_fields_and_constraints_less_who_asks(update: Up
     assert list(body.model_fields) == [name for name in command.model_fields if name not in SERVER_SET]
     for name, field in body.model_fields.items():
         source = command.model_fields[name]
-        assert field.annotation == source.annotation, name
+        # the API takes a boolean only as JSON writes it: bool | None becomes StrictBool | None
+        assert field.annotation in (source.annotation, *schemas._strict(source.annotation)[:1]), name
         assert all(constraint in field.metadata for constraint in source.metadata), name
         assert field.get_default(call_default_factory=True) == source.get_default(call_default_factory=True)
     assert body.model_json_schema()["title"] == body.__name__
