@@ -245,6 +245,7 @@ def summarise(run: Run, costs: Mapping[str, Decimal] | None = None) -> Outcome:
         "fees_charged": totals["fees"],
         **{f"messages_{k}": float(v) for k, v in messages.items() if k != "call"},
         "cost_per_collected": float(cost["total"]) / totals["collected"] if totals["collected"] else 0.0,
+        "cases_lost_to_server": float(sum(1 for ledger in run.ledgers.values() if ledger.lost)),
     }
     return Outcome(
         run.variant.label, len(run.ledgers), run.days, kpis, cost, list(checks.values()), run.seconds

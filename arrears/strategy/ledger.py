@@ -74,6 +74,7 @@ class CaseLedger:
     promises: int = 0
     promises_kept: int = 0
     open_at_horizon: bool = False
+    lost: bool = False  # ended early: the test server refused its workflow task
 
 
 class SimulatedActivities:
