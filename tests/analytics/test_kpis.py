@@ -2,7 +2,8 @@
 
 January to March 2025, month-end snapshots (balances 1,000 to 5,000 tell the loans apart):
   A  us   current -> 15 dpd (Feb) -> current (Mar): case opened 28 Feb, cured 20 Mar
-  B  us   40 -> 70 -> 100 dpd: calls, a promise, loss mitigation (5 Feb), closed modified 25 Mar
+  B  us   40 -> 70 (54 mid-February) -> 100 dpd: calls, a promise, loss mitigation (5 Feb),
+           closed modified 25 Mar
   C  us   current -> current -> no March report: exited in March
   D  nl   20 -> current (paid 500 on 10 Feb, cured) -> 35 dpd in March: a re-default
   E  us   150 dpd -> charged off 15 Feb, no later report; 250 recovered on 10 Mar
@@ -54,6 +55,8 @@ async def build(p: Portfolio) -> dict[str, uuid.UUID]:
     await p.close(case_a, "cured", at(3, 20))
 
     b = await p.loan(dpd=40, as_of=d(1, 31), balance="2000.00", arrears="1000.00")
+    # two reports in February: the month's last one counts
+    await p.snapshot(b, dpd=54, as_of=d(2, 14), balance="2000.00", arrears="1000.00")
     await p.snapshot(b, dpd=70, as_of=d(2, 28), balance="2000.00", arrears="1500.00")
     await p.snapshot(b, dpd=100, as_of=d(3, 31), balance="2000.00", arrears="2000.00")
     case_b = await p.case(b, opened=at(1, 5), dpd=10)
