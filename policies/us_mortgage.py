@@ -318,7 +318,11 @@ class UsMortgage(Pack):
 
     @staticmethod
     def _debtor_exemption(facts: DebtorFacts) -> Rule | None:
-        """The rule that exempts the written notice during the bankruptcy case, if one does."""
+        """The rule that exempts the written notice during the bankruptcy case, if one does.
+
+        Written from 1024.39(c) as amended by the 2016 mortgage servicing rule (81 FR 72160); its
+        official text was not at hand here, so the lettering of (c)(1)(ii)(A)-(C) cited above is
+        to be held against the current eCFR text by a compliance review."""
         if facts.surrender:
             return R["ei_exempt_surrender"]
         if facts.plan_provides_for_arrearage is False:
