@@ -87,20 +87,23 @@ def snapshots(filters: KpiFilters) -> TextClause:
     return text(
         f"""
 WITH s AS (
-    SELECT s.loan_id, s.as_of, s.days_past_due AS dpd, s.arrears, s.balance,
-           lead(s.as_of) OVER (PARTITION BY s.loan_id ORDER BY s.as_of) AS later
-    FROM delinquency_snapshots s
-    WHERE s.as_of >= :lo AND s.as_of <= :hi AND s.received_at <= :t{loan_filter(filters, "s.loan_id")}
+    SELECT loan_id, as_of, dpd, arrears, balance, month,
+           lead(month) OVER (PARTITION BY loan_id ORDER BY as_of) AS later
+    FROM (
+        SELECT s.loan_id, s.as_of, s.days_past_due AS dpd, s.arrears, s.balance,
+               {MONTH_KEY.format(d="s.as_of")} AS month  -- once per row, then carried by the windows
+        FROM delinquency_snapshots s
+        WHERE s.as_of >= :lo AND s.as_of <= :hi AND s.received_at <= :t{loan_filter(filters, "s.loan_id")}
+    ) s
 ), e AS (
-    SELECT loan_id, as_of, dpd, arrears, balance,
-           lead(as_of) OVER w AS next_as_of, lead(dpd) OVER w AS next_dpd
+    SELECT loan_id, as_of, dpd, arrears, balance, month,
+           lead(month) OVER w AS next_month, lead(as_of) OVER w AS next_as_of, lead(dpd) OVER w AS next_dpd
     FROM s
-    WHERE later IS NULL OR later - date_part('day', later)::int >= as_of  -- later is in a later month
+    WHERE later IS NULL OR later > month  -- the month's last snapshot
     WINDOW w AS (PARTITION BY loan_id ORDER BY as_of)
 ), f AS (
-    SELECT {MONTH_KEY.format(d="as_of")} AS month, {origin} AS origin,
-           CASE WHEN {MONTH_KEY.format(d="next_as_of")} = {MONTH_KEY.format(d="as_of")} + 1 THEN {dest}
-                ELSE {EXITED_CODE} END AS dest,
+    SELECT month, {origin} AS origin,
+           CASE WHEN next_month = month + 1 THEN {dest} ELSE {EXITED_CODE} END AS dest,
            balance, arrears, loan_id, next_as_of
     FROM e
 )
