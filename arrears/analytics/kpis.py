@@ -41,6 +41,7 @@ from arrears.analytics.types import (
     Dashboard as Dashboard,
 )
 from models.audit_actions import ACKNOWLEDGMENT_KEY_LIKE
+from models.engagement import EngagementKind
 
 ZERO = Decimal(0)
 
@@ -350,11 +351,14 @@ async def message_funnel(
 ) -> list[Funnel]:
     """Sent, delivered, opened, clicked and paid messages per month (message_funnel)."""
     engagement = await _has_engagement(session)
-    rows = await _rows(session, sql.funnel(filters, engagement=engagement), _bounds(start, end, filters))
     totals: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for r in rows:
-        for stage in ("sent", "delivered", "opened", "clicked", "paid"):
-            totals[r.period][stage] += int(getattr(r, stage))
+    if engagement:
+        for r in await _rows(session, sql.funnel_engaged(filters), _bounds(start, end, filters)):
+            totals[r.period][_STAGE_OF_KIND.get(r.stage, r.stage)] += int(r.n)
+    else:
+        for r in await _rows(session, sql.funnel(filters, engagement=False), _bounds(start, end, filters)):
+            for stage in ("sent", "delivered", "opened", "clicked", "paid"):
+                totals[r.period][stage] += int(getattr(r, stage))
     source = "engagement_events" if engagement else "messages"
     return [
         Funnel(
@@ -370,6 +374,13 @@ async def message_funnel(
 
 
 _UNKNOWN_WITHOUT_EVENTS = frozenset({FunnelStage.OPENED, FunnelStage.CLICKED})
+# the engagement event that puts a message in each stage after sent
+_STAGE_OF_KIND = {
+    EngagementKind.DELIVERED.value: FunnelStage.DELIVERED.value,
+    EngagementKind.PAGE_VIEWED.value: FunnelStage.OPENED.value,
+    EngagementKind.LINK_CLICKED.value: FunnelStage.CLICKED.value,
+    EngagementKind.PAYMENT_SUCCEEDED.value: FunnelStage.PAID.value,
+}
 
 
 async def cost_per_unit_collected(

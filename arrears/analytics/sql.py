@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import TextClause, text
 
 from arrears.analytics.types import KpiFilters
+from models.engagement import EngagementKind
 
 # a bucket's position in types.BUCKETS (0 current ... 5 120+), in integer arithmetic: cheaper per
 # row than a CASE of text, and smaller to group by
@@ -237,6 +238,40 @@ SELECT series, date_trunc('month', due)::date AS period,
        count(*) FILTER (WHERE done IS NOT NULL AND done <= due) AS met
 FROM deadlines
 WHERE due >= :start AND due <= :end_day
+GROUP BY 1, 2
+"""
+    )
+
+
+# the engagement events the funnel counts (enum values, never input)
+FUNNEL_KINDS = ", ".join(
+    f"'{k.value}'"
+    for k in (
+        EngagementKind.DELIVERED,
+        EngagementKind.PAGE_VIEWED,
+        EngagementKind.LINK_CLICKED,
+        EngagementKind.PAYMENT_SUCCEEDED,
+    )
+)
+
+
+def funnel_engaged(filters: KpiFilters) -> TextClause:
+    """Per month of creation: messages sent, and per engagement kind the messages with at least
+    one event of it (a hash join of the events to their messages, counted once per message)."""
+    f = case_filter(filters, "m.case_id")
+    return text(
+        f"""
+SELECT date_trunc('month', m.created_at AT TIME ZONE 'UTC')::date AS period, 'sent' AS stage,
+       count(*) FILTER (WHERE m.status IN ('sent', 'printed')) AS n
+FROM messages m
+WHERE m.created_at >= :start_at AND m.created_at <= :t{f}
+GROUP BY 1
+UNION ALL
+SELECT date_trunc('month', m.created_at AT TIME ZONE 'UTC')::date, g.kind, count(DISTINCT g.message_id)
+FROM engagement_events g JOIN messages m ON m.id = g.message_id
+WHERE g.kind IN ({FUNNEL_KINDS})
+  AND g.occurred_at >= :start_at AND g.occurred_at <= :t
+  AND m.created_at >= :start_at AND m.created_at <= :t{f}
 GROUP BY 1, 2
 """
     )
