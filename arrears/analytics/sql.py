@@ -20,6 +20,8 @@ BUCKET_SQL = "CASE WHEN {d} <= 0 THEN 0 ELSE least({d} / 30 + 1, 5) END"
 EXITED_CODE = 6  # the flow's destination when the loan left the book
 # a month as one integer (year * 12 + month): cheaper to compare per row than date_trunc
 MONTH_KEY = "(date_part('year', {d}) * 12 + date_part('month', {d}))::int"
+# the first day of the month a MONTH_KEY names
+KEY_DATE = "make_date(({k} - 1) / 12, ({k} - 1) % 12 + 1, 1)"
 
 
 def loan_filter(filters: KpiFilters, loan: str) -> str:
@@ -98,22 +100,22 @@ WITH s AS (
     ) s
 ), e AS (
     SELECT loan_id, as_of, dpd, arrears, balance, month,
-           lead(month) OVER w AS next_month, lead(as_of) OVER w AS next_as_of, lead(dpd) OVER w AS next_dpd
+           lead(month) OVER w AS next_month, lead(dpd) OVER w AS next_dpd
     FROM s
     WHERE later IS NULL OR later > month  -- the month's last snapshot
     WINDOW w AS (PARTITION BY loan_id ORDER BY as_of)
 ), f AS (
     SELECT month, {origin} AS origin,
            CASE WHEN next_month = month + 1 THEN {dest} ELSE {EXITED_CODE} END AS dest,
-           balance, arrears, loan_id, next_as_of
+           balance, arrears, loan_id
     FROM e
 )
 SELECT f.month, f.origin, f.dest, count(*) AS loans, sum(f.balance) AS balance, sum(f.arrears) AS arrears,
        count(*) FILTER (WHERE f.origin > 0 AND f.dest = 0 AND EXISTS (
            SELECT 1 FROM delinquency_snapshots b
            WHERE b.loan_id = f.loan_id AND b.days_past_due >= 30 AND b.received_at <= :t AND b.as_of <= :hi
-             AND b.as_of > f.next_as_of
-             AND b.as_of < (f.next_as_of - date_part('day', f.next_as_of)::int + 1) + INTERVAL '13 months'
+             AND b.as_of >= {KEY_DATE.format(k="f.month + 2")}  -- the months after the cure month
+             AND b.as_of < {KEY_DATE.format(k="f.month + 14")}
        )) AS redefaulted
 FROM f
 GROUP BY 1, 2, 3
