@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench bench-api bench-intake bench-lifecycle bench-reports bench-kills bench-audit bench-web bench-strategy clean
+.PHONY: install run test lint format bench bench-api bench-intake bench-lifecycle bench-reports bench-kills bench-audit bench-web bench-kpis bench-strategy clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -36,7 +36,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: bench-intake bench-lifecycle bench-api bench-web bench-reports bench-kills bench-audit bench-strategy
+bench: bench-intake bench-lifecycle bench-api bench-web bench-reports bench-kills bench-audit bench-kpis bench-strategy
 
 bench-intake: $(STAMP)
 	$(BIN)/python -m bench.intake
@@ -58,6 +58,9 @@ bench-audit: $(STAMP)
 
 bench-kills: $(STAMP)
 	$(BIN)/python -m bench.worker_kills
+
+bench-kpis: $(STAMP)
+	$(BIN)/python -m bench.kpis
 
 bench-strategy: $(STAMP)
 	$(BIN)/python -m bench.strategy

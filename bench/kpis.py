@@ -1,0 +1,237 @@
+"""The dashboard's KPIs and the delinquency report over 100,000 loans and 1,000,000 audit events,
+each against a bare GROUP BY over the same rows, in the same run.
+
+    make bench-kpis                                       # 100,000 loans, 12 months
+    .venv/bin/python -m bench.kpis --loans 10000          # a quicker look
+    .venv/bin/python -m bench.kpis --data /tmp/kpis-db    # keep the database for the next run
+
+It starts its own embedded PostgreSQL, runs the migrations and generates the portfolio with
+`arrears.analytics.loader.generate` (the generator `arrears simulate portfolio` runs), with
+more calls and messages per case-month than the default model so that 100,000 loans over 12
+months leave about a million audit events. The events are written without the sequencer's
+queue: no KPI reads the log's hashes. Then, on the same rows, it times (median of --repeat):
+
+- KPI baseline: bare `COUNT(*) ... GROUP BY` over every row the dashboard reads (the months'
+  snapshots by month, audit events by action, payments, cases, messages and engagement);
+- the dashboard: `arrears.analytics.kpis.dashboard` over the 12 months, every KPI;
+- report baseline: the bare GROUP BYs of bench/reports.py (audit events by action and by case,
+  snapshots by pack and product, up to the period end);
+- the delinquency report's figures for the last full month (`arrears.reports.figures.build`).
+
+Results go to bench/results/kpis-<timestamp>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from arrears import migrate
+from arrears.analytics import kpis
+from arrears.analytics.behaviour import DEFAULT_MODEL, Outcomes
+from arrears.analytics.loader import generate
+from arrears.db import Database
+from arrears.embedded import EmbeddedPostgres
+from arrears.reports import figures
+from models.enums import ReportKind
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+AS_OF = date(2026, 11, 30)
+MONTHS = 12
+START = date(2025, 12, 1)
+REPORT_START, REPORT_END = date(2026, 10, 1), date(2026, 10, 31)
+SEED = 20261130
+# busier case-months than the default: about ten audit events per loan over a year
+MODEL = replace(DEFAULT_MODEL, outcomes=Outcomes(calls_per_month=(1, 8), messages_per_month=(2, 5)))
+console = Console()
+
+KPI_BASELINE = (
+    "SELECT date_trunc('month', as_of), count(*) FROM delinquency_snapshots "
+    "WHERE as_of >= %(lo)s AND as_of <= %(hi)s GROUP BY 1",
+    "SELECT action, count(*) FROM audit_events WHERE occurred_at >= %(start_at)s AND occurred_at <= %(t)s "
+    "GROUP BY action",
+    "SELECT date_trunc('month', received_at), count(*) FROM payments "
+    "WHERE received_at >= %(start_at)s AND received_at <= %(t)s GROUP BY 1",
+    "SELECT outcome, count(*) FROM cases GROUP BY outcome",
+    "SELECT channel, status, count(*) FROM messages WHERE created_at >= %(start_at)s AND created_at <= %(t)s "
+    "GROUP BY 1, 2",
+    "SELECT kind, count(*) FROM engagement_events WHERE occurred_at >= %(start_at)s AND occurred_at <= %(t)s "
+    "GROUP BY 1",
+)
+REPORT_BASELINE = (
+    "SELECT action, count(*) FROM audit_events WHERE occurred_at <= %(rt)s GROUP BY action",
+    "SELECT case_id, count(*) FROM audit_events WHERE occurred_at <= %(rt)s GROUP BY case_id",
+    "SELECT l.policy_pack, l.product, count(*) FROM delinquency_snapshots s JOIN loans l ON l.id = s.loan_id "
+    "WHERE s.as_of <= %(rday)s GROUP BY l.policy_pack, l.product",
+)
+
+
+async def timed(repeat: int, work: Callable[[], Awaitable[Any]]) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        await work()
+        times.append(time.perf_counter() - began)
+    return times
+
+
+def _conninfo(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+async def counts(url: str) -> dict[str, int]:
+    async with await psycopg.AsyncConnection.connect(_conninfo(url)) as conn:
+        out = {}
+        for table in ("loans", "delinquency_snapshots", "cases", "payments", "audit_events", "messages"):
+            out[table] = (await (await conn.execute(f"SELECT count(*) FROM {table}")).fetchone() or (0,))[0]
+        return out
+
+
+async def measure(url: str, repeat: int) -> dict[str, Any]:
+    db = Database(url)
+    values = {
+        "lo": START - timedelta(days=31),
+        "hi": AS_OF,
+        "start_at": datetime(START.year, START.month, 1, tzinfo=UTC),
+        "t": figures.cutoff(AS_OF),
+        "rt": figures.cutoff(REPORT_END),
+        "rday": REPORT_END,
+    }
+
+    async def bare(statements: tuple[str, ...]) -> None:
+        async with await psycopg.AsyncConnection.connect(_conninfo(url)) as conn:
+            for sql in statements:
+                await (await conn.execute(sql, values)).fetchall()
+
+    async def board() -> None:
+        async with db.session() as session:
+            await kpis.dashboard(session, start=START, end=AS_OF)
+
+    async def report() -> None:
+        async with db.session() as session:
+            await figures.build(
+                session, kind=ReportKind.DELINQUENCY, start=REPORT_START, end=REPORT_END, pack=None
+            )
+
+    async def kpi_baseline() -> None:
+        await bare(KPI_BASELINE)
+
+    async def report_baseline() -> None:
+        await bare(REPORT_BASELINE)
+
+    works: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+        ("kpi_baseline", kpi_baseline),
+        ("dashboard", board),
+        ("report_baseline", report_baseline),
+        ("delinquency_report", report),
+    ]
+    try:
+        for _, warm in works:
+            await warm()  # the cache warmed for each alike
+        runs: dict[str, list[float]] = {}
+        for name, work in works:
+            with console.status(f"{name}, {repeat}x"):
+                runs[name] = await timed(repeat, work)
+    finally:
+        await db.dispose()
+    med = {k: statistics.median(v) for k, v in runs.items()}
+    return {
+        **{f"{k}_s": round(v, 3) for k, v in med.items()},
+        "dashboard_vs_baseline": round(med["dashboard"] / med["kpi_baseline"], 2),
+        "delinquency_report_vs_baseline": round(med["delinquency_report"] / med["report_baseline"], 2),
+        "runs": runs,
+    }
+
+
+async def load(url: str, loans: int) -> None:
+    db = Database(url)
+    try:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            job = bar.add_task(f"generating {loans:,} loans over {MONTHS} months", total=loans)
+            began = time.perf_counter()
+            await generate(
+                db,
+                loans=loans,
+                months=MONTHS,
+                seed=SEED,
+                as_of=AS_OF,
+                model=MODEL,
+                sequenced=False,
+                progress=lambda n: bar.advance(job, n),
+            )
+        console.print(f"generated in {time.perf_counter() - began:.1f} s")
+    finally:
+        await db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--loans", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--data", type=Path, help="keep the database here; reuse it when it exists")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="arrears-bench-") as folder:
+        data = args.data or Path(folder)
+        existed = (data / "pgdata").exists()
+        postgres = EmbeddedPostgres(data / "pgdata", delete_on_stop=args.data is None)
+        postgres.start()
+        try:
+            owner = postgres.ensure_database("arrears_bench")
+            migrate.upgrade(owner)
+            url = postgres.app_url("arrears_bench")
+            if not existed:
+                asyncio.run(load(url, args.loans))
+                with psycopg.connect(_conninfo(owner), autocommit=True) as conn:
+                    conn.execute("VACUUM ANALYZE")
+            rows = asyncio.run(counts(url))
+            result = asyncio.run(measure(url, args.repeat))
+        finally:
+            postgres.stop()
+    table = Table(
+        title=f"KPIs over {rows['loans']:,} loans and {rows['audit_events']:,} audit events "
+        f"(median of {args.repeat})"
+    )
+    for column in ("what", "seconds", "vs its baseline"):
+        table.add_column(column, justify="right")
+    table.add_row("bare GROUP BY over the dashboard's rows", f"{result['kpi_baseline_s']:.3f}", "1.0x")
+    table.add_row(
+        "dashboard: every KPI, 12 months",
+        f"{result['dashboard_s']:.3f}",
+        f"{result['dashboard_vs_baseline']}x",
+    )
+    table.add_row("bare GROUP BY over the report's rows", f"{result['report_baseline_s']:.3f}", "1.0x")
+    table.add_row(
+        "delinquency report figures, one month",
+        f"{result['delinquency_report_s']:.3f}",
+        f"{result['delinquency_report_vs_baseline']}x",
+    )
+    console.print(table)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"kpis-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    out.write_text(json.dumps({"benchmark": "kpis", **rows, **result}, indent=2) + "\n")
+    console.print(f"written to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
