@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from temporalio.api.testservice.v1 import SleepRequest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -193,7 +193,8 @@ async def _run(
     progress: Callable[[int], None] | None,
 ) -> Run:
     pack = get_pack(portfolio.pack)
-    await ensure_search_attributes(env.client)
+    with contextlib.suppress(RPCError):  # a server shared by several runs has them already
+        await ensure_search_attributes(env.client)
     sim = SimulatedActivities(portfolio.pack, pack.default_timezone)
     queue = f"simulation-{uuid.uuid4()}"
     people = borrowers(portfolio, model, days)
@@ -261,6 +262,7 @@ async def _run(
     return Run(variant, sim.cases, by_case, days, clock() - t0)
 
 
+UPDATE_TIMEOUT = timedelta(seconds=20)
 SKIP_TIMEOUT = timedelta(seconds=60)  # a day of 1,000 cases takes seconds; a minute means stuck
 
 
@@ -364,9 +366,11 @@ def _next_bucket(bucket: Bucket, destination: str) -> Bucket:
 
 async def _update(handle: Any, name: str, arg: Any) -> bool:
     try:
-        await handle.execute_update(name, arg)
+        await asyncio.wait_for(handle.execute_update(name, arg), UPDATE_TIMEOUT.total_seconds())
     except (WorkflowUpdateFailedError, RPCError):
         return False  # refused by the case (not in the early stage, a promise pending, ...)
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        return False  # a run the test server stopped taking tasks from: `_advance` ends it
     return True
 
 
