@@ -49,12 +49,12 @@ async def test_a_moved_start_plans_the_next_live_contact_and_notice_from_it(
 ) -> None:
     case, dues = await _open(open_case, time_env, 35, instalments=2)
     d0, d1, d2 = dues[0], dues[1], dues[2]
-    # at opening: the live contacts for the two due dates past, each due 36 days after its date
+    # at opening: one live contact, for the oldest due date, due 36 days after it
     opened = await case.state()
-    assert sorted(t.due for t in opened.open_tasks if t.kind == "live_contact") == [
-        d0 + timedelta(days=36),
-        d1 + timedelta(days=36),
-    ]
+    assert [t.due for t in opened.open_tasks if t.kind == "live_contact"] == [d0 + timedelta(days=36)]
+    # the contact made today (day 35) is within 36 days of d1 too: d1 needs no task of its own
+    await case.decide("live_contact", "contacted")
+    assert f"{LIVE_CONTACT}{d1.isoformat()}" in (await case.handle.query(CaseWorkflow.memory)).done
 
     await case.pay("1000.00", external_id="P-oldest")  # covers the oldest: the start moves to d1
     assert (await case.state()).delinquent_since == d1
@@ -67,7 +67,7 @@ async def test_a_moved_start_plans_the_next_live_contact_and_notice_from_it(
     assert d2 + timedelta(days=36) not in (await _live_contacts(case)).values()
     await case.to(d2, hour=1)
     contacts = await _live_contacts(case)
-    assert sorted(contacts.values()) == [d + timedelta(days=36) for d in (d0, d1, d2)]
+    assert sorted(contacts.values()) == [d + timedelta(days=36) for d in (d0, d2)]
     assert contacts[f"{LIVE_CONTACT}{d2.isoformat()}"] == d2 + timedelta(days=36)
     # the written notice: by day 45 counted from the new start (sent on day 40)
     await case.to(d1 + timedelta(days=39), hour=23)
@@ -87,9 +87,12 @@ async def test_a_moved_start_after_a_notice_keeps_180_days_and_skips_no_due_date
     # opened past day 45: the written notice goes at once
     assert await case.fired_on(NOTICE) == [opened]
 
+    await case.decide("live_contact", "attempted")  # d2's, the one whose window is still open
     await case.pay("2000.00", external_id="P-two-oldest")  # the start moves to the third due date
     assert (await case.state()).delinquent_since == d2
 
+    await case.to(d3, hour=1)
+    await case.decide("live_contact", "contacted")
     await case.to(d2 + timedelta(days=41))  # day 45 counted from the new start
     assert await case.fired_on(NOTICE) == [opened]
     await case.to(d4, hour=1)
@@ -120,7 +123,10 @@ async def test_live_contacts_taken_under_numbered_keys_count_for_their_due_date(
     dated = f"{LIVE_CONTACT}{d0.isoformat()}"
     assert dated in memory.tasks
     # as a run before the patch would carry it: the same task under its numbered key
-    memory.tasks[f"{LIVE_CONTACT}0"] = memory.tasks.pop(dated).model_copy(update={"key": f"{LIVE_CONTACT}0"})
+    # (decided: an open one would hold back the next due date's, one live-contact task at a time)
+    memory.tasks[f"{LIVE_CONTACT}0"] = memory.tasks.pop(dated).model_copy(
+        update={"key": f"{LIVE_CONTACT}0", "status": "done", "decision": "contacted"}
+    )
     memory.done[f"{LIVE_CONTACT}0"] = memory.done.pop(dated)
     state = await case.state()
     async with db.session() as session:
@@ -137,6 +143,64 @@ async def test_live_contacts_taken_under_numbered_keys_count_for_their_due_date(
     assert await _live_contacts(case) == {
         f"{LIVE_CONTACT}0": d0 + timedelta(days=36),
         f"{LIVE_CONTACT}{d1.isoformat()}": d1 + timedelta(days=36),
+    }
+    await case.handle.execute_update(
+        "close_case", CloseRequest(by="test", reason="test over", outcome=CaseOutcome.TRANSFERRED)
+    )
+
+
+def _start_before_a_due_day(today: date) -> tuple[int, int]:
+    """Days past due near 10 and a due day other than the start's, such that a due date fell
+    between the start and today (delinquent since 23 Nov, due on the 1st, today 3 Dec)."""
+    for dpd in range(10, 30):
+        since = today - timedelta(days=dpd)
+        for due_day in range(1, 29):
+            if since.day != due_day and since < due_dates(since, due_day=due_day, count=2)[1] < today:
+                return dpd, due_day
+    raise AssertionError(f"no such start before {today}")
+
+
+async def test_one_live_contact_covers_every_due_date_within_36_days_of_it(
+    open_case: Any, time_env: Any
+) -> None:
+    """12 CFR 1024.39(a): a live contact on day X (or a good-faith attempt) meets the duty for
+    every due date D with D <= X <= D + 36 days. Staff get one task at a time, for the oldest
+    due date still to be met; deciding it covers the due dates already passed, and the next due
+    date after the contact opens a task of its own."""
+    today = (await time_env.get_current_time()).date()
+    dpd, due_day = _start_before_a_due_day(today)
+    since = today - timedelta(days=dpd)
+    dues = due_dates(since, due_day=due_day, count=6)
+    case = await open_case(days_past_due=dpd, arrears="2000.00", installment="1000.00", due_day=due_day)
+    assert [i.due for i in (await case.state()).schedule] == list(dues[:2])
+
+    # one task, though two due dates have passed: the oldest's, due 36 days after it
+    opened = [t for t in (await case.state()).open_tasks if t.kind == "live_contact"]
+    assert [(t.key, t.due) for t in opened] == [
+        (f"{LIVE_CONTACT}{since.isoformat()}", since + timedelta(days=36))
+    ]
+
+    await case.decide("live_contact", "contacted")  # on day X = today: covers both due dates
+    assert [t for t in (await case.state()).open_tasks if t.kind == "live_contact"] == []
+    done = (await case.handle.query(CaseWorkflow.memory)).done
+    assert done[f"{LIVE_CONTACT}{dues[1].isoformat()}"] == today
+    assert set(await _live_contacts(case)) == {f"{LIVE_CONTACT}{since.isoformat()}"}
+
+    # the next due date after the contact gets its own task on its day, and only then
+    await case.to(dues[2] - timedelta(days=1), hour=23)
+    assert set(await _live_contacts(case)) == {f"{LIVE_CONTACT}{since.isoformat()}"}
+    await case.to(dues[2], hour=1)
+    opened = [t for t in (await case.state()).open_tasks if t.kind == "live_contact"]
+    assert [(t.key, t.due) for t in opened] == [
+        (f"{LIVE_CONTACT}{dues[2].isoformat()}", dues[2] + timedelta(days=36))
+    ]
+
+    # a good-faith attempt five days later covers that due date alone: the next one opens on its day
+    await case.to(dues[2] + timedelta(days=5))
+    await case.decide("live_contact", "attempted")
+    await case.to(dues[3], hour=1)
+    assert set(await _live_contacts(case)) == {
+        f"{LIVE_CONTACT}{d.isoformat()}" for d in (since, dues[2], dues[3])
     }
     await case.handle.execute_update(
         "close_case", CloseRequest(by="test", reason="test over", outcome=CaseOutcome.TRANSFERRED)

@@ -23,7 +23,15 @@ with workflow.unsafe.imports_passed_through():
         next_call,
     )
     from policies.nl_consumer import NlConsumer
-    from workflows.dto import CallLog, ContactRecord, DebtorCase, NextCall, PromiseToPay
+    from workflows.dto import (
+        CallLog,
+        ContactRecord,
+        DebtorCase,
+        NextCall,
+        PromiseToPay,
+        TaskDecision,
+        TaskView,
+    )
 
 from workflows.case.bankruptcy import written_notice_while_debtor
 from workflows.case.context import Case, Transition
@@ -41,7 +49,9 @@ from workflows.case.patches import (
 from workflows.case.tasks import Tasks
 
 _AT_OPENING = ("reg_f.", "continuity_of_contact.")
+_LIVE_CONTACT = "early_intervention.live_contact."
 _NUMBERED_LIVE_CONTACT = re.compile(r"early_intervention\.live_contact\.\d+")
+_OPEN = ("open", "escalated")
 _HALF_MONTH = timedelta(days=15)
 CLOCK_SKEW = timedelta(minutes=5)  # a call's time may run this far ahead of the workflow's clock
 
@@ -159,12 +169,25 @@ class Reminders:
                 await self._while_debtor(debtor)
                 continue  # the case ended: plan again, from the due date it resumes after
 
-            def moved() -> bool:
-                # a payment moved the start, or a bankruptcy case began (a filing without a stay)
-                return c.delinquent_since() != since or c.m.bankruptcy is not debtor  # noqa: B023
+            waiting = self._open_live_contact()
 
+            def moved() -> bool:
+                # a payment moved the start, a bankruptcy case began (a filing without a stay), or
+                # staff decided the open live-contact task
+                return (
+                    c.delinquent_since() != since  # noqa: B023
+                    or c.m.bankruptcy is not debtor  # noqa: B023
+                    or (waiting is not None and waiting.status not in _OPEN)  # noqa: B023
+                )
+
+            # One live-contact task at a time: the contact that decides it may cover the due
+            # dates after it too (see cover_live_contacts), so theirs wait for that decision.
             plan = self._by_day(
-                [s for s in self._obligations(due_dates=c.due_dates()) if not self._legacy_done(s)]
+                [
+                    s
+                    for s in self._obligations(due_dates=c.due_dates())
+                    if not self._legacy_done(s) and (waiting is None or s.task_kind != "live_contact")
+                ]
             )
             if not plan:
                 await workflow.wait_condition(moved)
@@ -224,6 +247,27 @@ class Reminders:
                     day = max(day, last + timedelta(days=step.min_gap_days))
             planned.append((day, step))
         return sorted(planned, key=lambda p: p[0])
+
+    def _open_live_contact(self) -> TaskView | None:
+        """The early-intervention live-contact task staff have still to decide, if any."""
+        return next(
+            (t for key, t in self.c.m.tasks.items() if key.startswith(_LIVE_CONTACT) and t.status in _OPEN),
+            None,
+        )
+
+    def cover_live_contacts(self, decision: TaskDecision) -> None:
+        """A live contact made, or tried in good faith, on day X meets 12 CFR 1024.39(a) for every
+        due date D with D <= X <= D + 36 days: when staff decide an early-intervention live-contact
+        task, those due dates are marked done on X under the keys they are planned by, so no task
+        opens for them; later due dates get theirs as before."""
+        c = self.c
+        if decision.task not in c.m.tasks or not decision.task.startswith(_LIVE_CONTACT):
+            return
+        today = c.today()
+        for step in self._obligations(due_dates=c.due_dates()):
+            covered = step.sla_due is not None and step.day <= today <= step.sla_due
+            if step.task_kind == "live_contact" and covered:
+                c.m.done.setdefault(step.key, today)
 
     def _legacy_done(self, step: Step) -> bool:
         """A live contact a run took under a numbered key before it keyed them by due date: the

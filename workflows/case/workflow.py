@@ -348,6 +348,8 @@ class CaseWorkflow:
     @workflow.update(name="complete_task")
     async def complete_task(self, decision: TaskDecision) -> str:
         """Staff decide a task; the waiting stage continues with the decision."""
+        # before the task is done, so the obligations see the due dates its contact covers
+        self._reminders.cover_live_contacts(decision)
         return await self._tasks.complete(decision)
 
     @complete_task.validator
