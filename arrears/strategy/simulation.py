@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from google.protobuf.empty_pb2 import Empty
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -198,7 +199,7 @@ async def _run(
     sim = SimulatedActivities(portfolio.pack, pack.default_timezone)
     queue = f"simulation-{uuid.uuid4()}"
     people = borrowers(portfolio, model, days)
-    started = await env.get_current_time()
+    started = await _now(env)
     opened = started.date() + timedelta(days=1)
     handles: dict[uuid.UUID, Any] = {}
     by_case: dict[uuid.UUID, Borrower] = {}
@@ -289,16 +290,29 @@ async def _advance(
             ledger = sim.cases[case_id]
             if ledger.outcome is not None or ledger.lost:
                 continue
-            pending = (await handle.describe()).raw_description.pending_workflow_task
+            try:
+                described = await asyncio.wait_for(handle.describe(), UPDATE_TIMEOUT.total_seconds())
+            except (RPCError, TimeoutError):
+                continue
+            pending = described.raw_description.pending_workflow_task
             if pending is not None and pending.attempt > 0:
                 ledger.lost = True
-                with contextlib.suppress(RPCError):
-                    await handle.terminate("simulation: the test server refused its workflow task")
+                with contextlib.suppress(RPCError, TimeoutError):
+                    await asyncio.wait_for(
+                        handle.terminate("simulation: the test server refused its workflow task"),
+                        UPDATE_TIMEOUT.total_seconds(),
+                    )
     raise SimulationError("the time-skipping server stopped moving time")
 
 
+async def _now(env: WorkflowEnvironment) -> datetime:
+    """The test server's clock, asked with a deadline (the SDK's call has none)."""
+    response = await env.client.test_service.get_current_time(Empty(), timeout=SKIP_TIMEOUT)
+    return response.time.ToDatetime().replace(tzinfo=UTC)
+
+
 async def _sleep_until(env: WorkflowEnvironment, moment: datetime) -> None:
-    delta = moment - await env.get_current_time()
+    delta = moment - await _now(env)
     if delta > timedelta(0):
         await skip(env, delta)
 
@@ -324,7 +338,7 @@ async def _borrower_day(
             "set_hold",
             HoldChange(kind="dispute", active=True, by="borrower", reason="simulated dispute"),
         )
-        ledger.holds.append(("dispute", await env.get_current_time()))
+        ledger.holds.append(("dispute", await _now(env)))
     destination = _destination(model, b, arm, month)
     promises = model.outcomes.call_outcomes.get("reached", 0.3) * model.outcomes.promise_given_reached
     pays = destination in (Bucket.CURRENT.value, EXITED, b.bucket.value)
@@ -352,7 +366,7 @@ async def _borrower_day(
                 external_id=f"{handle.id}-{day}",
                 amount=amount,
                 currency=ledger.currency,
-                received_at=await env.get_current_time(),
+                received_at=await _now(env),
             ),
         )
     b.bucket = _next_bucket(b.bucket, destination)
