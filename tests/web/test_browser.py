@@ -75,10 +75,17 @@ async def test_an_agent_works_the_top_task_records_a_promise_and_sees_the_next_s
     person: Any, open_case: Open, db: Database
 ) -> None:
     team = f"b-{uuid.uuid4().hex[:6]}"
-    # a team's queue: the deepest delinquency ranks first among tasks of the same band
-    case_id = await open_case(team, days_past_due=95, arrears="4500.00", borrower_name="Grace Hopper")
-    for days in (3, 35, 62):
-        await _wait_for_task(db, await open_case(team, days_past_due=days, arrears="1500.00"))
+    # a team's queue: the deepest delinquency ranks first among tasks of the same band. The loans
+    # fell due yesterday, so whatever today's date each live contact open is due in four days or
+    # more (green): the one for the start of a delinquency under 37 days would be due sooner
+    due_day = min((datetime.now(UTC).date() - timedelta(days=1)).day, 28)
+    case_id = await open_case(
+        team, days_past_due=95, arrears="4500.00", borrower_name="Grace Hopper", due_day=due_day
+    )
+    for days in (3, 40, 62):
+        await _wait_for_task(
+            db, await open_case(team, days_past_due=days, arrears="1500.00", due_day=due_day)
+        )
     await _wait_for_task(db, case_id)
     page = await person("agent", team=team)
     assert page.url.endswith("/web/queue")
