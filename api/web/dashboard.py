@@ -254,6 +254,7 @@ async def dashboard(request: Request, user: User, db: DatabaseDep, settings: Set
         problems=[],
         shown=shown,
         figures=Shown(figures, "", f"/web/dashboard/{figures.key}.csv?{chosen.query()}", []),
+        by_template_csv=f"/web/dashboard/{kpi_board.FUNNEL_BY_TEMPLATE}.csv?{chosen.query()}",
         cell=lambda v, k, u=None: _cell(v, k, u, language),
         label=lambda name: kpi_board.label(name, gettext),
         packs=[p.value for p in PolicyPack],

@@ -187,7 +187,9 @@ _ALL = (
         "or SMS gateway, or printed), delivered (a delivery event; without engagement events, "
         "taken as sent), opened (where known: a page viewed through the message), clicked (a link "
         "clicked) and paid (a payment succeeded through the message, or, without engagement "
-        "events, a payment on the case within 14 days of the message).",
+        "events, a payment on the case within 14 days of the message). The same stages are also "
+        "counted per message template (the template of the message's document) over the whole "
+        "range, under the same filters.",
         Unit.COUNT,
     ),
     KpiDefinition(

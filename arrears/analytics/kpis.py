@@ -34,6 +34,7 @@ from arrears.analytics.types import (
     KpiFilters,
     KpiPoint,
     KpiSeries,
+    TemplateFunnel,
     month_start,
     months,
 )
@@ -370,6 +371,24 @@ async def message_funnel(
             source,
         )
         for p in months(start, end)
+    ]
+
+
+async def message_funnel_by_template(
+    session: AsyncSession, *, start: date, end: date, filters: KpiFilters = ALL
+) -> list[TemplateFunnel]:
+    """The message funnel over the whole range per message template (the template of the
+    message's document), counted as message_funnel counts a month, in template order."""
+    engagement = await _has_engagement(session)
+    source = "engagement_events" if engagement else "messages"
+    rows = await _rows(
+        session, sql.funnel_by_template(filters, engagement=engagement), _bounds(start, end, filters)
+    )
+    return [
+        TemplateFunnel(
+            r.template, int(r.sent), int(r.delivered), int(r.opened), int(r.clicked), int(r.paid), source
+        )
+        for r in rows
     ]
 
 

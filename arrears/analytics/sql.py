@@ -285,6 +285,39 @@ def funnel(filters: KpiFilters, *, engagement: bool) -> TextClause:
     With engagement events, each stage is a message with an event of that kind; without them,
     delivered is sent and paid is a payment on the case within 14 days of the message."""
     f = case_filter(filters, "m.case_id")
+    source, stages = _funnel_stages(engagement=engagement)
+    return text(
+        f"""
+SELECT date_trunc('month', m.created_at AT TIME ZONE 'UTC')::date AS period, m.channel, count(*) AS messages,
+       count(*) FILTER (WHERE m.status IN ('sent', 'printed')) AS sent,
+       {stages}
+FROM messages m{source}
+WHERE m.created_at >= :start_at AND m.created_at <= :t{f}
+GROUP BY 1, 2
+"""
+    )
+
+
+def funnel_by_template(filters: KpiFilters, *, engagement: bool) -> TextClause:
+    """Per template of the message's document ("" without one), over the messages created in the
+    range: how many were sent, delivered, opened, clicked and paid, counted as `funnel` counts."""
+    f = case_filter(filters, "m.case_id")
+    source, stages = _funnel_stages(engagement=engagement)
+    return text(
+        f"""
+SELECT coalesce(doc.template, '') AS template,
+       count(*) FILTER (WHERE m.status IN ('sent', 'printed')) AS sent,
+       {stages}
+FROM messages m LEFT JOIN documents doc ON doc.id = m.document_id{source}
+WHERE m.created_at >= :start_at AND m.created_at <= :t{f}
+GROUP BY 1
+ORDER BY 1
+"""
+    )
+
+
+def _funnel_stages(*, engagement: bool) -> tuple[str, str]:
+    """The join that records each message's stages, and the counts of them (see `funnel`)."""
     if engagement:
         source = """
 LEFT JOIN (
@@ -308,16 +341,7 @@ LEFT JOIN LATERAL (
 ) x ON true"""
         stages = """count(*) FILTER (WHERE m.status IN ('sent', 'printed')) AS delivered, 0 AS opened,
        0 AS clicked, count(*) FILTER (WHERE x.paid AND m.status IN ('sent', 'printed')) AS paid"""
-    return text(
-        f"""
-SELECT date_trunc('month', m.created_at AT TIME ZONE 'UTC')::date AS period, m.channel, count(*) AS messages,
-       count(*) FILTER (WHERE m.status IN ('sent', 'printed')) AS sent,
-       {stages}
-FROM messages m{source}
-WHERE m.created_at >= :start_at AND m.created_at <= :t{f}
-GROUP BY 1, 2
-"""
-    )
+    return source, stages
 
 
 def recoveries(filters: KpiFilters) -> TextClause:

@@ -214,6 +214,20 @@ class Funnel:
 
 
 @dataclass(frozen=True, slots=True)
+class TemplateFunnel:
+    """One message template's funnel over a range: its messages at each stage. Without
+    engagement events (`source` "messages") opened and clicked are not recorded and stay 0."""
+
+    template: str  # the template of the message's document; "" when the message has none
+    sent: int
+    delivered: int
+    opened: int
+    clicked: int
+    paid: int
+    source: str  # "engagement_events" or "messages"
+
+
+@dataclass(frozen=True, slots=True)
 class Dashboard:
     """Every KPI over one range and one set of filters: what the dashboard draws."""
 

@@ -29,6 +29,7 @@ from arrears.analytics.types import (
     FunnelStage,
     KpiFilters,
     KpiSeries,
+    TemplateFunnel,
     month_start,
     next_month,
 )
@@ -200,7 +201,18 @@ async def load(
         return await gather(session, start=start, end=end, filters=filters, costs=costs)
 
 
-CHART_KEYS = ("flow-count", "flow-balance", "roll-rates", "cure-and-promises", "funnel", "stages", "figures")
+# the funnel per message template has numbers (a CSV beside the funnel chart) but no picture
+FUNNEL_BY_TEMPLATE = "funnel-templates"
+CHART_KEYS = (
+    "flow-count",
+    "flow-balance",
+    "roll-rates",
+    "cure-and-promises",
+    "funnel",
+    FUNNEL_BY_TEMPLATE,
+    "stages",
+    "figures",
+)
 
 
 async def load_chart(
@@ -216,6 +228,10 @@ async def load_chart(
     if key == "figures":
         return chart(await load(db, start=start, end=end, filters=filters, costs=costs), key)
     first, last = month_start(start), next_month(month_start(end)) - timedelta(days=1)
+    if key == FUNNEL_BY_TEMPLATE:
+        async with db.session() as session:
+            found = await kpis.message_funnel_by_template(session, start=first, end=last, filters=filters)
+        return funnel_by_template(found)
     flows: list[FlowMatrix] = []
     worse: list[KpiSeries] = []
     series: list[KpiSeries] = []
@@ -249,6 +265,35 @@ def chart(board: KpiBoard, key: str, *, gettext: Translate = str) -> Chart:
     measure: charts.Measure = "balance" if key == "flow-balance" else "count"
     found = {c.key: c for c in draw(board, gettext=gettext, measure=measure)}
     return found[key]
+
+
+def funnel_by_template(funnels: list[TemplateFunnel], *, gettext: Translate = str) -> Chart:
+    """The message funnel per template as numbers without a picture: one row per template, a
+    stage nothing records (opened and clicked without engagement events) left empty."""
+    _ = gettext
+    unknown = {FunnelStage.OPENED, FunnelStage.CLICKED}
+    rows = tuple(
+        (
+            f.template,
+            *(
+                None if f.source == "messages" and stage in unknown else getattr(f, stage.value)
+                for stage in FUNNEL_LABELS
+            ),
+        )
+        for f in funnels
+    )
+    return Chart(
+        key=FUNNEL_BY_TEMPLATE,
+        title=_(N_("Message funnel by template")),
+        description="",
+        columns=(
+            charts.Column("template", _(N_("Template"))),
+            *(charts.Column(stage.value, _(label), "count") for stage, label in FUNNEL_LABELS.items()),
+        ),
+        rows=rows,
+        spec={},
+        definitions=("message_funnel",),
+    )
 
 
 def draw(

@@ -4,7 +4,9 @@ chart against the KPIs computed directly, and filters that cannot be shown."""
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -18,6 +20,8 @@ from arrears.analytics.definitions import DEFINITIONS
 from arrears.analytics.types import KpiFilters
 from arrears.db import Database
 from arrears.reports.kpi_board import CHART_KEYS
+from tests.analytics.templated import EXPECTED as TEMPLATE_COUNTS
+from tests.analytics.templated import plant
 from tests.factories import Portfolio
 from tests.web.conftest import SignIn
 
@@ -219,3 +223,36 @@ async def test_the_dashboard_reads_in_dutch_and_swedish(sign_in: SignIn, planted
     swedish = await sign_in("supervisor", Accept_Language="sv")
     page = await swedish.get(f"/web/dashboard?{planted.query}&measure=balance")
     assert "Flödesmatris efter saldo" in page.text and "Definition: Flöden efter saldo" in page.text
+
+
+async def test_the_funnel_by_template_downloads_as_csv_under_the_filters(
+    sign_in: SignIn, db: Database
+) -> None:
+    last = (datetime.now(UTC).date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    product = f"tpl-{uuid.uuid4().hex[:8]}"
+    async with db.session() as session:
+        p = Portfolio(session)
+        when = datetime.combine(last + timedelta(days=3), time(9), UTC)
+        await plant(p, when=when, segment="good", arm="a", product=product)
+        await plant(p, when=when + timedelta(days=1), segment="bad", arm="b", product=product)
+    query = f"from={last:%Y-%m}&to={last:%Y-%m}&product={product}"
+    supervisor = await sign_in("supervisor")
+    page = await supervisor.get(f"/web/dashboard?{query}")
+    # the link under the funnel chart carries the page's filters
+    [href] = re.findall(r'href="([^"]+)" download>Numbers by template as CSV<', page.text)
+    assert page.text.index(href) > page.text.index('id="h-funnel"')
+    assert href.startswith("/web/dashboard/funnel-templates.csv?") and f"product={product}" in href
+    answer = await supervisor.get(html.unescape(href))
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    assert (
+        f'filename="kpi-funnel-templates-{last:%Y-%m}-{last:%Y-%m}.csv"'
+        in answer.headers["content-disposition"]
+    )
+    assert answer.text.splitlines()[0] == "template,sent,delivered,opened,clicked,paid"
+    stages = ("sent", "delivered", "opened", "clicked", "paid")
+    both = {r["template"]: tuple(int(r[s]) for s in stages) for r in _csv(answer.text)}
+    assert both == {t: tuple(2 * n for n in c) for t, c in TEMPLATE_COUNTS.items()}
+    good = _csv((await supervisor.get(f"/web/dashboard/funnel-templates.csv?{query}&segment=good")).text)
+    assert {r["template"]: tuple(int(r[s]) for s in stages) for r in good} == TEMPLATE_COUNTS
+    dutch = await sign_in("supervisor", Accept_Language="nl")
+    assert "Cijfers per sjabloon als CSV" in (await dutch.get(f"/web/dashboard?{query}")).text
