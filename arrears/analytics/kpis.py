@@ -9,7 +9,6 @@ for a figure in one currency.
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from arrears.analytics import sql, store
@@ -55,48 +53,6 @@ def _cutoff(day: date) -> datetime:
 
 def _at(day: date) -> datetime:
     return datetime.combine(day, time.min, UTC)
-
-
-async def _snapshot_rows(session: AsyncSession, filters: KpiFilters, values: dict[str, Any]) -> list[Any]:
-    """The flow matrix's rows. Its window pass over every snapshot is the dashboard's heaviest
-    step and runs on one core, so where the session has nothing of its own to see (no pending
-    writes, no transaction yet) the loans are split in two and a second connection passes over
-    the other half at the same time; the halves' sums are added per (month, origin, dest)."""
-    engine = session.bind
-    if not isinstance(engine, AsyncEngine) or session.in_transaction():
-        return await _rows(session, sql.snapshots(filters), values)
-    values = {**values, "middle": sql.LOAN_ID_MIDDLE}
-
-    async def upper() -> list[Any]:
-        async with engine.connect() as connection:
-            return list((await connection.execute(sql.snapshots(filters, half="upper"), values)).all())
-
-    halves = await asyncio.gather(_rows(session, sql.snapshots(filters, half="lower"), values), upper())
-    merged: dict[tuple[int, int, int], list[Any]] = {}
-    for r in (*halves[0], *halves[1]):
-        key = (r.month, r.origin, r.dest)
-        if key not in merged:
-            merged[key] = [0, Decimal(0), Decimal(0), 0]
-        m = merged[key]
-        m[0] += r.loans
-        m[1] += r.balance or 0
-        m[2] += r.arrears or 0
-        m[3] += r.redefaulted
-    return [
-        _FlowRow(month, origin, dest, loans, balance, arrears, redefaulted)
-        for (month, origin, dest), (loans, balance, arrears, redefaulted) in merged.items()
-    ]
-
-
-@dataclass(frozen=True, slots=True)
-class _FlowRow:
-    month: int
-    origin: int
-    dest: int
-    loans: int
-    balance: Decimal
-    arrears: Decimal
-    redefaulted: int
 
 
 async def _rows(session: AsyncSession, statement: Any, values: dict[str, Any]) -> list[Any]:
@@ -144,7 +100,7 @@ async def _snapshots(session: AsyncSession, start: date, end: date, filters: Kpi
     wanted = set(periods)
     values = _bounds(start, end, filters)
     values = {**values, "lo": _previous(periods[0]), "hi": end}
-    rows = await _snapshot_rows(session, filters, values)
+    rows = await _rows(session, sql.snapshots(filters), values)
     last = (await _rows(session, sql.last_reported(), values))[0][0]
     cells: dict[date, list[FlowCell]] = defaultdict(list)
     arrears: dict[date, Decimal] = defaultdict(Decimal)

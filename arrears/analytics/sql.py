@@ -75,11 +75,7 @@ def params(filters: KpiFilters, **more: Any) -> dict[str, Any]:
     return {**{k: v for k, v in filters.as_dict().items() if v is not None}, **more}
 
 
-# Where the loans split in two for the flow matrix's pass (UUIDs spread evenly about it).
-LOAN_ID_MIDDLE = "80000000-0000-0000-0000-000000000000"
-
-
-def snapshots(filters: KpiFilters, *, half: str | None = None) -> TextClause:
+def snapshots(filters: KpiFilters) -> TextClause:
     """Per month, origin bucket and destination: loans, origin balance and arrears, payments on
     them in the month, cures, and cures 30+ days past due again within 12 months.
 
@@ -89,13 +85,8 @@ def snapshots(filters: KpiFilters, *, half: str | None = None) -> TextClause:
     next month has none (the caller keeps the months asked for, and drops exits after the last
     month the loan system reported: a filter here would cost the planner its row estimate).
     A cure's re-default is looked up in the index for the cured loans alone.
-
-    `half` ("lower" or "upper") keeps the loans on one side of LOAN_ID_MIDDLE, so that two
-    connections can each pass over half the loans at once; every figure is a sum over loans.
     """
     origin, dest = BUCKET_SQL.format(d="e.dpd"), BUCKET_SQL.format(d="e.next_dpd")
-    side = {None: "", "lower": " AND s.loan_id < :middle", "upper": " AND s.loan_id >= :middle"}[half]
-    where = side + loan_filter(filters, "s.loan_id")
     return text(
         f"""
 WITH s AS (
@@ -105,7 +96,7 @@ WITH s AS (
         SELECT s.loan_id, s.as_of, s.days_past_due AS dpd, s.arrears, s.balance,
                {MONTH_KEY.format(d="s.as_of")} AS month  -- once per row, then carried by the windows
         FROM delinquency_snapshots s
-        WHERE s.as_of >= :lo AND s.as_of <= :hi AND s.received_at <= :t{where}
+        WHERE s.as_of >= :lo AND s.as_of <= :hi AND s.received_at <= :t{loan_filter(filters, "s.loan_id")}
     ) s
 ), e AS (
     SELECT loan_id, as_of, dpd, arrears, balance, month,

@@ -89,16 +89,3 @@ async def test_pack_filter_splits_the_portfolio(generated: tuple[Database, Gener
     ]
     assert all(sum(c.loans for c in p.cells) > 0 for p in parts)
     assert sum(sum(c.loans for c in p.cells) for p in parts) == sum(c.loans for c in whole.cells)
-
-
-async def test_the_two_connection_pass_counts_what_one_connection_counts(
-    generated: tuple[Database, Generated],
-) -> None:
-    db, _ = generated
-    async with db.session() as session:  # nothing read yet: the loans are split over two connections
-        split = await kpis.dashboard(session, start=START, end=AS_OF)
-    async with db.session() as session:
-        await session.connection()  # a transaction begun: one pass on one connection
-        whole = await kpis.dashboard(session, start=START, end=AS_OF)
-    assert split.flows == whole.flows and split.series == whole.series
-    assert sum(m.row_loans(b) for m in split.flows for b in BUCKETS) > 1000
