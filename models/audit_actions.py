@@ -92,6 +92,7 @@ class AuditAction(StrEnum):
     CONTACT_DONE = "contact.done"
     BANKRUPTCY_DONE = "bankruptcy.done"
     CLOSE_DONE = "close.done"
+    SEGMENT_DONE = "segment.done"  # a score run moved the case's segment (set_scored_segment)
 
     @classmethod
     def for_step(cls, kind: str, status: str) -> AuditAction:

@@ -203,6 +203,8 @@ class CaseMemory(BaseModel):
     arrears: Decimal
     fees: Decimal = Decimal("0")
     segment: Segment = Segment.GOOD
+    # the segment the score set within the pack's rules (`set_scored_segment`); None: never scored
+    scored_segment: Segment | None = None
     broken_promises: int = 0
     promise: PromiseToPay | None = None
     promise_paid: Decimal = Decimal("0")
@@ -230,6 +232,16 @@ class CaseMemory(BaseModel):
     # The instalments past due at opening and what covered each one (oldest first); None for
     # runs that count from the reported day alone (started before the schedule was carried).
     schedule: list[Instalment] | None = None
+
+
+class ScoredSegment(Staff):
+    """The segment a score run gave the case, within its pack's rules: the early stage's cadence
+    follows it. Names the model and the run it came from, never a figure about the borrower."""
+
+    segment: Segment
+    model: str = Field(min_length=1, max_length=64)
+    model_version: int = Field(ge=1, le=1_000_000)
+    run_id: uuid.UUID
 
 
 class CaseInput(BaseModel):

@@ -43,6 +43,7 @@ from workflows.dto import (
     PaymentSignal,
     PostPetitionFee,
     PromiseToPay,
+    ScoredSegment,
     Staff,
     StayOrder,
     TaskDecision,
@@ -72,6 +73,7 @@ class Update(StrEnum):
     REQUEST_CALLBACK = "request_callback"
     COMPLETE_TASK = "complete_task"
     CLOSE_CASE = "close_case"
+    SET_SCORED_SEGMENT = "set_scored_segment"  # sent by `arrears score run`, no route of its own
 
 
 class Signal(StrEnum):
@@ -104,6 +106,7 @@ COMMANDS: dict[Update, type[Staff]] = {
     Update.REQUEST_CALLBACK: CallbackRequest,
     Update.COMPLETE_TASK: TaskDecision,
     Update.CLOSE_CASE: CloseRequest,
+    Update.SET_SCORED_SEGMENT: ScoredSegment,
 }
 
 

@@ -70,3 +70,6 @@ REG_F_OVER_PRESUMPTION_PATCH = "reg-f-call-over-presumption-recorded"
 # only once the default reaches the threshold (checked again on its day), and the XIX.2 period from
 # the working day after an e-mail. Runs without the marker keep what they planned.
 BE_BY_THE_TEXT_PATCH = "be-consumer-by-the-text"
+# A score run's segment (`set_scored_segment`) sets the early stage's cadence within the pack's rules:
+# the remaining reminders planned again for it, a broken promise keeping it unless the pack says bad.
+SCORED_SEGMENT_PATCH = "scored-segment"

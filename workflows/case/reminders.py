@@ -46,6 +46,7 @@ from workflows.case.patches import (
     REG_F_OVER_PRESUMPTION_PATCH,
     REMINDER_FEE_PATCH,
 )
+from workflows.case.segments import after_broken_promise
 from workflows.case.tasks import Tasks
 
 _AT_OPENING = ("reg_f.", "continuity_of_contact.")
@@ -83,13 +84,17 @@ class Reminders:
             ]
             c.show(plan)
             step = plan[0]  # a plan always ends with ADVANCE
-            since = c.delinquent_since()
+            since, segment = c.delinquent_since(), c.m.segment
             woke = await c.sleep_until(
                 step.day,
-                lambda: c.m.promise is not None or c.delinquent_since() != since,  # noqa: B023 (awaited here)
+                lambda: (
+                    c.m.promise is not None
+                    or c.delinquent_since() != since  # noqa: B023 (awaited here)
+                    or c.m.segment is not segment  # noqa: B023 (a score moved it: set_scored_segment)
+                ),
             )
             if woke and c.m.promise is None:
-                continue  # a payment covered the oldest instalments: plan from the new start
+                continue  # a payment covered the oldest instalments, or the segment moved: plan again
             kept = await self._await_promise() if woke else False
             if woke and (kept or step.kind is StepKind.ADVANCE):
                 continue  # kept: the cadence goes on from today; the stage's end keeps its day
@@ -143,9 +148,7 @@ class Reminders:
         c.m.promise = None
         if not kept:
             c.m.broken_promises += 1
-            c.m.segment = c.pack.segment(
-                broken_promises=c.m.broken_promises, days_past_due_at_open=c.inp.days_past_due
-            )
+            c.m.segment = after_broken_promise(c)  # the pack's, or the score's within it
         await self.fx.record(
             key=f"promise.{len(c.m.actions)}",
             kind="promise",

@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentSignal,
         PostPetitionFee,
         PromiseToPay,
+        ScoredSegment,
         StageChange,
         StageUpdate,
         StayOrder,
@@ -66,6 +67,7 @@ from workflows.case.patches import (
 )
 from workflows.case.payments import Payments
 from workflows.case.reminders import Reminders
+from workflows.case.segments import SET_SCORED_SEGMENT, Segments
 from workflows.case.tasks import Tasks
 
 
@@ -87,6 +89,7 @@ class CaseWorkflow:
         self._enforcement = Enforcement(c, fx, tasks, holds)
         self._closing = Closing(c, fx, tasks)
         self._callbacks = Callbacks(c, fx, tasks)
+        self._segments = Segments(c, fx)
 
     # ------------------------------------------------------------------ main loop
     @workflow.run
@@ -357,6 +360,15 @@ class CaseWorkflow:
         task = self._tasks.validate_decision(decision)
         if task.kind == "close_approval":
             self._closing.validate_approval(decision)
+
+    @workflow.update(name=SET_SCORED_SEGMENT)
+    async def set_scored_segment(self, scored: ScoredSegment) -> str:
+        """A score run's segment, within the pack's rules: the early stage's cadence follows it."""
+        return await self._segments.set(scored)
+
+    @set_scored_segment.validator
+    def _validate_scored_segment(self, scored: ScoredSegment) -> None:
+        self._segments.validate(scored)
 
     @workflow.update(name="close_case")
     async def close_case(self, request: CloseRequest) -> str:
