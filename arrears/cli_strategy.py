@@ -20,8 +20,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from arrears import audit
 from arrears.analytics.behaviour import DEFAULT_MODEL, BehaviourModel, tilted
 from arrears.db import one_off_session
-from arrears.runtime import embedded_stack
-from arrears.settings import get_settings
+from arrears.runtime import Endpoints, embedded_stack, wait_for_temporal
+from arrears.settings import Settings, get_settings
 from arrears.strategy import (
     checks,
     experiments,
@@ -32,6 +32,7 @@ from arrears.strategy import (
     strategies,
     synthetic,
 )
+from arrears.temporal import TemporalAccess
 from models.enums import PolicyPack
 from policies.strategy import Variant, VariantRefused
 
@@ -41,6 +42,7 @@ experiment_app = typer.Typer(help="Champion/challenger experiments.", no_args_is
 console = Console()
 err = Console(stderr=True)
 ACTOR = audit.Actor("arrears-cli", "admin")
+SEGMENT_ENGINE_WAIT = 10.0  # seconds `score run` waits for Temporal to send segments
 T = TypeVar("T")
 
 
@@ -125,8 +127,12 @@ async def _train_stored(
 
 @score_app.command("run")
 def score_run() -> None:
-    """Score every open case; set its segment and shade of red; warn when the population drifts."""
-    result = _in_database(lambda s: scoring.run(s, actor=ACTOR))
+    """Score every open case; set its segment and shade of red; send each case whose segment moved
+    to its run, whose early stage then follows that segment's cadence; warn when the population
+    drifts. Exit 1 when some segments could not be sent (the scores are stored either way)."""
+    settings = get_settings()
+    with embedded_stack(settings, start_temporal=False) as endpoints:
+        result, sends = asyncio.run(_score_and_send(settings, endpoints))
     console.print(
         f"{result.cases} open cases scored with {result.model}; PSI cure {result.psi.get('cure', 0):.3f},"
         f" roll {result.psi.get('roll', 0):.3f}"
@@ -135,6 +141,40 @@ def score_run() -> None:
         err.print("[red]population drift above 0.25: retrain the scorecard (arrears score train)[/]")
     elif result.drift == "watch":
         err.print("[yellow]population drift above 0.1: watch it[/]")
+    if isinstance(sends, str):
+        raise _fail(
+            f"{len(result.changes)} scored segments not sent: {sends}; run `arrears score run` again once"
+            " the worker runs"
+        )
+    if sends is not None:
+        console.print(
+            f"{len(result.changes)} cases scored into another segment: {sends.moved} moved,"
+            f" {sends.unchanged} already in it, {sends.refused_total} refused, {sends.unreached} not reached"
+        )
+        for reason, count in sends.refused.most_common():
+            console.print(f"  refused ({count}): {reason}", markup=False, highlight=False)
+        if sends.unreached:
+            raise _fail(f"{sends.unreached} case runs did not answer; run `arrears score run` again")
+
+
+async def _score_and_send(
+    settings: Settings, endpoints: Endpoints
+) -> tuple[scoring.RunResult, scoring.SegmentSends | str | None]:
+    """Score and commit; then, outside any transaction, send the moved segments to the case runs."""
+    async with one_off_session(endpoints.database_url) as session:
+        result = await scoring.run(session, actor=ACTOR)
+    if not result.changes:
+        return result, None
+    try:
+        client = await wait_for_temporal(
+            endpoints.temporal_address,
+            settings.temporal_namespace,
+            SEGMENT_ENGINE_WAIT,
+            access=TemporalAccess.from_settings(settings),
+        )
+    except RuntimeError as exc:
+        return result, str(exc)
+    return result, await scoring.send_segments(client, result)
 
 
 @score_app.command("card")
