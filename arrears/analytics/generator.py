@@ -81,7 +81,7 @@ class _Loan(CaseWork):
         principal = Decimal(rng.randint(lo, hi))
         months = _TERM_MONTHS.get(pack, rng.choice((24, 36, 48, 60)))
         installment = (principal / months * Decimal("1.004")).quantize(CENT)
-        balance = (principal * Decimal(rng.uniform(0.4, 0.95))).quantize(CENT)
+        balance = (principal * Decimal(rng.uniform(*model.owed_share(segment)))).quantize(CENT)
         due_day = rng.randint(1, 28)
         self.loan_id = _uuid(rng)
         borrower_id = _uuid(rng)
