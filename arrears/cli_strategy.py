@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -17,9 +18,11 @@ from rich.progress import Progress, TaskID
 from rich.table import Table
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from arrears import audit
-from arrears.analytics.behaviour import DEFAULT_MODEL, BehaviourModel, tilted
-from arrears.db import one_off_session
+from arrears import audit, migrate
+from arrears.analytics import loader
+from arrears.analytics.behaviour import DEFAULT_MODEL, SCORECARD_MODEL, BehaviourModel, tilted
+from arrears.db import Database, one_off_session
+from arrears.embedded import EmbeddedPostgres
 from arrears.runtime import Endpoints, embedded_stack, wait_for_temporal
 from arrears.settings import Settings, get_settings
 from arrears.strategy import (
@@ -30,7 +33,6 @@ from arrears.strategy import (
     scoring,
     simulation,
     strategies,
-    synthetic,
 )
 from arrears.temporal import TemporalAccess
 from models.enums import PolicyPack
@@ -64,35 +66,51 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 # ---------------------------------------------------------------------------------- score
+# The day a generated training portfolio ends on unless --until says otherwise: a fixed day, so
+# the same size and seed rebuild the same model whenever they run.
+GENERATED_UNTIL = date(2026, 11, 30)
+
+
 @score_app.command("train")
 def score_train(
     name: Annotated[str, typer.Option(help="The model's name; each training adds a version.")] = "scorecard",
     generated: Annotated[
-        int, typer.Option(help="Train on a generated history of this many cases instead of the database.")
+        int,
+        typer.Option(
+            help="Train on a portfolio of this many loans generated into a PostgreSQL of its own"
+            " (arrears.analytics.behaviour.SCORECARD_MODEL) instead of the servicer's history."
+        ),
     ] = 0,
-    seed: Annotated[int, typer.Option(help="Seed of the generated history and the held-out split.")] = 1,
+    months: Annotated[int, typer.Option(help="Months of history of the generated portfolio.")] = 24,
+    seed: Annotated[int, typer.Option(help="Seed of the generated portfolio and the held-out split.")] = 1,
     until: Annotated[
-        str | None, typer.Option(help="Train on cases observed 60 days before this day.")
+        str | None,
+        typer.Option(
+            help="Train on cases observed 60 days before this day (by default today; for a"
+            f" generated portfolio, its last day, {GENERATED_UNTIL.isoformat()})."
+        ),
     ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Also write the model and its card into this folder.")
     ] = None,
+    stem: Annotated[
+        str | None, typer.Option(help="The written files' name without .json/.md (by default NAME-vN).")
+    ] = None,
     store: Annotated[bool, typer.Option(help="Store the version in the database and make it active.")] = True,
 ) -> None:
-    """Train the scorecard on the servicer's history; write a versioned model with its card."""
+    """Train the scorecard on the servicer's history, or on a generated portfolio; write a
+    versioned model with its card."""
     try:
+        day = date.fromisoformat(until) if until else None
         if generated:
-            model = scorecard.train(
-                synthetic.history(generated, seed=seed),
-                name=name,
-                source=f"generated history of {generated} cases, seed {seed}",
-                seed=seed,
+            model = _train_generated(
+                name=name, loans=generated, months=months, seed=seed, until=day or GENERATED_UNTIL
             )
             if store:
                 model = _in_database(lambda s: _store_generated(s, model))
         else:
-            day = date.fromisoformat(until) if until else datetime.now(UTC).date()
-            model = _in_database(lambda s: _train_stored(s, name=name, until=day, seed=seed, store=store))
+            today = day or datetime.now(UTC).date()
+            model = _in_database(lambda s: _train_stored(s, name=name, until=today, seed=seed, store=store))
     except (scorecard.ScorecardError, ValueError) as exc:
         raise _fail(str(exc)) from None
     for target, t in model.targets.items():
@@ -102,16 +120,64 @@ def score_train(
             f"  (event rate {m['event_rate']:.2f})"
         )
     if out is not None:
-        body, card = scorecard.write(model, out)
+        body, card = scorecard.write(model, out, stem)
         console.print(f"written {body} and its card {card}")
     console.print(f"scorecard {model.name} v{model.version} trained on {model.training_rows} cases")
 
 
+def _train_generated(*, name: str, loans: int, months: int, seed: int, until: date) -> scorecard.ScoreModel:
+    """Generate a portfolio into an embedded PostgreSQL of its own (removed afterwards), and
+    train on its history as on a servicer's."""
+    loader.check(loans=loans, months=months, seed=seed)
+    with tempfile.TemporaryDirectory(prefix="arrears-training-") as folder:
+        postgres = EmbeddedPostgres(Path(folder) / "pgdata", delete_on_stop=True)
+        postgres.start()
+        try:
+            migrate.upgrade(postgres.ensure_database("arrears_training"))
+            model = asyncio.run(
+                _generate_and_train(
+                    postgres.app_url("arrears_training"),
+                    name=name,
+                    loans=loans,
+                    months=months,
+                    seed=seed,
+                    until=until,
+                )
+            )
+        finally:
+            postgres.stop()
+    return replace(
+        model,
+        source=f"a generated portfolio of {loans:,} loans over {months} months to {until.isoformat()},"
+        f" seed {seed}",
+    )
+
+
+async def _generate_and_train(
+    url: str, *, name: str, loans: int, months: int, seed: int, until: date
+) -> scorecard.ScoreModel:
+    db = Database(url)
+    try:
+        with Progress(console=err, transient=True) as bar:
+            job = bar.add_task(f"generating {loans:,} loans over {months} months", total=loans)
+            await loader.generate(
+                db,
+                loans=loans,
+                months=months,
+                seed=seed,
+                as_of=until,
+                model=SCORECARD_MODEL,
+                progress=lambda n: bar.advance(job, n),
+            )
+        async with db.session() as session:
+            return await scoring.train_from_history(session, name=name, until=until, seed=seed)
+    finally:
+        await db.dispose()
+
+
 async def _store_generated(session: AsyncSession, model: scorecard.ScoreModel) -> scorecard.ScoreModel:
     version = await scoring.next_version(session, model.name)
-    versioned = scorecard.ScoreModel(
-        model.name, version, model.trained_at, model.training_rows, model.source, model.targets
-    )
+    versioned = replace(model, version=version)
     await scoring.store(session, versioned, actor=ACTOR)
     return versioned
 

@@ -54,11 +54,25 @@ async def test_train_score_experiment_and_promote_in_one_command(
 ) -> None:
     env = _env(postgres, tmp_path)
     code, out, err = await _arrears(
-        "score", "train", "--name", "cli", "--generated", "2000", "--out", str(tmp_path), env=env
+        "score",
+        "train",
+        "--name",
+        "cli",
+        "--generated",
+        "3000",
+        "--months",
+        "12",
+        "--seed",
+        "4",
+        "--out",
+        str(tmp_path),
+        env=env,
     )
     assert code == 0, err
-    assert "cure: AUC 0.7" in out and "scorecard cli v1 trained on 2000 cases" in out
-    assert (tmp_path / "cli-v1.json").is_file() and "## Target `roll`" in (tmp_path / "cli-v1.md").read_text()
+    assert "cure: AUC 0.8" in out and "scorecard cli v1 trained on 1049 cases" in out
+    card = (tmp_path / "cli-v1.md").read_text()
+    assert "(a generated portfolio of 3,000 loans over 12 months to 2026-11-30, seed 4)" in card
+    assert (tmp_path / "cli-v1.json").is_file() and "## Target `roll`" in card
     code, out, err = await _arrears("score", "run", env=env)
     assert code == 0, err
     assert "open cases scored with cli v1" in out

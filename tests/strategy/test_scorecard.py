@@ -115,14 +115,6 @@ def test_too_little_history_is_refused_with_a_reason() -> None:
         scorecard.train(synthetic.history(300, seed=1).drop(columns=["payments_90d"]))
 
 
-def test_the_default_model_ships_in_the_package_and_is_useful() -> None:
-    default = scorecard.default_model()
-    assert default.name == "default"
-    fresh = synthetic.history(2000, seed=99)
-    p = default.score(fresh)
-    assert scorecard.metrics(fresh["cure"].to_numpy(), p["p_cure"].to_numpy())["auc"] > 0.7
-
-
 async def test_train_on_history_then_score_the_open_cases(strategy_db: Database) -> None:
     """From PostgreSQL: recent payers cured, the others did not; the model learns it, scores the
     open cases, records the run with its PSI, and gives each case a shade and a reason."""
