@@ -3,8 +3,9 @@
 Each borrower has a hidden willingness to pay; it drives what the history shows (recent
 payments, re-defaults, repayment progress) and what happens next (a cure within 60 days, a
 roll to the next bucket), through the typed `Behaviour` below. The scorecard must find the
-signal again from the visible features; the default model is trained on this history.
-Deterministic for a seed.
+signal again from the visible features; its unit tests train on this table. The default model
+is not trained on it but on a generated portfolio's history in PostgreSQL
+(`arrears score train --generated`). Deterministic for a seed.
 """
 
 from __future__ import annotations
