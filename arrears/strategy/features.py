@@ -115,6 +115,7 @@ _HISTORY = text(
            (SELECT COALESCE(sum(p.amount), 0) FROM payments p WHERE p.loan_id = o.loan_id
               AND p.received_at >= o.as_of AND p.received_at < o.as_of + 30) AS paid_next_30d
     FROM obs o
+    ORDER BY o.as_of, o.case_id
     """
 )
 
@@ -161,7 +162,8 @@ def _features(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 async def history_frame(session: AsyncSession, *, until: date) -> pd.DataFrame:
-    """One row per case observed at least 60 days before `until`: features and outcomes."""
+    """One row per case observed at least 60 days before `until`: features and outcomes, in a
+    fixed order (day observed, case), so the held-out split is the same for the same history."""
     last = until - timedelta(days=CURE_WINDOW_DAYS)
     rows = (await session.execute(_HISTORY, {"until": last})).mappings().all()
     raw = pd.DataFrame([dict(r) for r in rows])
