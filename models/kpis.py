@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Numeric, UniqueConstraint
+from sqlalchemy import DateTime, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import timestamp, uuid_pk
@@ -30,3 +30,21 @@ class KpiFigure(SQLModel, table=True):
     denominator: Decimal = Field(sa_type=Numeric(24, 4), nullable=False)
     complete: bool = True
     computed_at: datetime = timestamp()
+
+
+class LoanMonthEnd(SQLModel, table=True):
+    """A loan's last snapshot of a month, and the days past due of its next month's last one.
+
+    Kept by the database (a statement trigger on delinquency_snapshots, migration 0019), never
+    written by the application: the flow matrix groups these rows instead of pairing snapshots."""
+
+    __tablename__ = "loan_month_ends"
+
+    loan_id: uuid.UUID = Field(foreign_key="loans.id", primary_key=True)
+    month: date = Field(primary_key=True)  # the first day of the month
+    as_of: date
+    days_past_due: int
+    arrears: Decimal = Field(sa_type=Numeric(18, 2), nullable=False)
+    balance: Decimal = Field(sa_type=Numeric(18, 2), nullable=False)
+    received_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False, index=True)
+    next_days_past_due: int | None = None

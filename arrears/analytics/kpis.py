@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -100,7 +100,7 @@ async def _snapshots(session: AsyncSession, start: date, end: date, filters: Kpi
     wanted = set(periods)
     values = _bounds(start, end, filters)
     values = {**values, "lo": _previous(periods[0]), "hi": end}
-    rows = await _rows(session, sql.snapshots(filters), values)
+    rows = await _rows(session, await _flow_statement(session, end, values["t"], filters), values)
     last = (await _rows(session, sql.last_reported(), values))[0][0]
     cells: dict[date, list[FlowCell]] = defaultdict(list)
     arrears: dict[date, Decimal] = defaultdict(Decimal)
@@ -127,6 +127,17 @@ async def _snapshots(session: AsyncSession, start: date, end: date, filters: Kpi
         for p in periods
     ]
     return _SnapshotFigures(flows, arrears, paid, cured, redefaulted)
+
+
+async def _flow_statement(session: AsyncSession, end: date, t: datetime, filters: KpiFilters) -> Any:
+    """The month-ends the database keeps answer for a range ending on a month's last day, seen
+    from a moment after every month's end it holds arrived (the dashboard, this month's report);
+    a view from an earlier moment pairs the snapshots known then."""
+    last_day = end + timedelta(days=1)
+    newest = (await _rows(session, sql.month_ends_newest(), {}))[0][0]
+    if last_day.day == 1 and (newest is None or newest <= t):
+        return sql.month_ends(filters)
+    return sql.snapshots(filters)
 
 
 def _month_of_key(key: int) -> date:

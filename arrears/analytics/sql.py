@@ -123,6 +123,40 @@ GROUP BY 1, 2, 3
     )
 
 
+def month_ends(filters: KpiFilters) -> TextClause:
+    """What `snapshots` answers, from loan_month_ends: the database keeps each loan's last
+    snapshot of each month there with the next month's days past due, so the flows are one
+    grouped scan (in parallel where the planner chooses) instead of two window passes. It holds
+    what is known now: the caller asks it only when none of its rows arrived after `:t` and the
+    range ends on a month's last day (`answers_for`)."""
+    origin, dest = BUCKET_SQL.format(d="e.days_past_due"), BUCKET_SQL.format(d="e.next_days_past_due")
+    return text(
+        f"""
+WITH f AS (
+    SELECT {MONTH_KEY.format(d="e.month")} AS month, {origin} AS origin,
+           CASE WHEN e.next_days_past_due IS NULL THEN {EXITED_CODE} ELSE {dest} END AS dest,
+           e.balance, e.arrears, e.loan_id
+    FROM loan_month_ends e
+    WHERE e.month >= :lo AND e.month <= :hi{loan_filter(filters, "e.loan_id")}
+)
+SELECT f.month, f.origin, f.dest, count(*) AS loans, sum(f.balance) AS balance, sum(f.arrears) AS arrears,
+       count(*) FILTER (WHERE f.origin > 0 AND f.dest = 0 AND EXISTS (
+           SELECT 1 FROM delinquency_snapshots b
+           WHERE b.loan_id = f.loan_id AND b.days_past_due >= 30 AND b.received_at <= :t AND b.as_of <= :hi
+             AND b.as_of >= {KEY_DATE.format(k="f.month + 2")}  -- the months after the cure month
+             AND b.as_of < {KEY_DATE.format(k="f.month + 14")}
+       )) AS redefaulted
+FROM f
+GROUP BY 1, 2, 3
+"""
+    )
+
+
+def month_ends_newest() -> TextClause:
+    """When the newest month's end loan_month_ends holds arrived (from its index)."""
+    return text("SELECT max(received_at) FROM loan_month_ends")
+
+
 def delinquent_paid(filters: KpiFilters) -> TextClause:
     """Per month: payments received on loans whose last snapshot of the month before was 1 or
     more days past due (the liquidation rate's numerator), each looked up in the covering index."""
