@@ -4,18 +4,25 @@ records for each code generation and replays on every later commit (tests/workfl
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from models.enums import Channel
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from arrears.strategy import strategies
+from models.enums import CaseOutcome, Channel, Segment
 from workflows.case import CaseWorkflow
+from workflows.case.segments import SET_SCORED_SEGMENT
 from workflows.dto import (
     Appeal,
     BankruptcyCaseEnd,
     BankruptcyFiling,
     BankruptcyResolution,
+    CaseInput,
+    CloseRequest,
     ContactRecord,
     ForbearanceRequest,
     HoldChange,
@@ -24,6 +31,7 @@ from workflows.dto import (
     PlanTerms,
     PostPetitionFee,
     PromiseToPay,
+    ScoredSegment,
 )
 
 Play = Callable[[Any], Awaitable[None]]
@@ -273,6 +281,59 @@ async def belgian_notice_at_the_threshold(case: Any) -> None:
     await _later(case, 70)
 
 
+# ------------------------------------------------------------------ strategy
+async def _score(case: Any, segment: Segment) -> None:
+    scored = ScoredSegment(
+        by="arrears-score-run",
+        role="system",
+        reason="score run",
+        segment=segment,
+        model="default",
+        model_version=1,
+        run_id=uuid.UUID("00000000-0000-4000-8000-000000000021"),
+    )
+    await _update(case, SET_SCORED_SEGMENT, scored)
+
+
+async def scored_segment(case: Any) -> None:
+    """A score run sees the case rolling (the strict cadence from the next day), the next one likely
+    to cure (the nudges again)."""
+    await _score(case, Segment.BAD)
+    await _later(case, 5)
+    await _score(case, Segment.FORGETFUL)
+    await _later(case, 15)
+
+
+async def _under_strategy(case: Any, name: str) -> None:
+    """Start the case's run again under a built-in strategy, as intake starts a case an experiment
+    drew: the same input with the variant (the run intake started is ended first)."""
+    history = await case.handle.fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    [opened] = pydantic_data_converter.payload_converter.from_payloads(started.input.payloads, [CaseInput])
+    await case.handle.terminate("started again under a strategy")
+    handle = await case.env.client.start_workflow(
+        CaseWorkflow.run,
+        opened.model_copy(update={"strategy": strategies.builtin(name)}),
+        id=f"{case.handle.id}-{name}",
+        task_queue=started.task_queue.name,
+    )
+    case.handle = case.env.client.get_workflow_handle_for(CaseWorkflow.run, handle.id)
+    await case.settle()
+
+
+async def nl_early_letter_strategy(case: Any) -> None:
+    """Under nl-early-letter: the 14-dagenbrief on day 14 with 21 days to pay, e-mail first; closed
+    by a supervisor once the letter's period has run."""
+    await _under_strategy(case, "nl-early-letter")
+    await case.to(case.day(45))
+    assert await case.fired_on("wik.veertiendagenbrief") == [case.day(14)]  # the pack's: day 21
+    await _update(
+        case,
+        CaseWorkflow.close_case,
+        CloseRequest(by="supervisor", reason="recorded", outcome=CaseOutcome.TRANSFERRED),
+    )
+
+
 # name: (pack, days past due at opening, intake overrides, play); a due_day of "oldest" is the
 # day of the month the oldest unpaid instalment fell due (tests/workflows/conftest.py)
 SCENARIOS: dict[str, tuple[str, int, dict[str, Any], Play]] = {
@@ -322,4 +383,6 @@ SCENARIOS: dict[str, tuple[str, int, dict[str, Any], Play]] = {
         {"arrears": "1200.00", "installment": "600.00", "product": "personal_loan"},
         belgian_notice_at_the_threshold,
     ),
+    "us_scored_segment": ("us_mortgage", 1, {}, scored_segment),
+    "nl_early_letter_strategy": ("nl_consumer", 1, {}, nl_early_letter_strategy),
 }
