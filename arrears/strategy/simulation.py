@@ -239,12 +239,9 @@ async def _run(
                 CaseWorkflow.run, case, id=f"sim-{case_id}", task_queue=queue
             )
         for day in range(1, days + 1):
-            # borrowers and staff act at odd minutes: a signal or update landing in the same instant
-            # as a timer (the contact window opens on the hour) trips the test server
-            await _advance(
-                env, datetime.combine(opened + timedelta(days=day), time(15, 17), UTC), handles, sim
-            )
             today = opened + timedelta(days=day)
+            borrowers_at, staff_at = acting_moments(today, day)
+            await _advance(env, borrowers_at, handles, sim)
             await asyncio.gather(
                 *(
                     _borrower_day(
@@ -255,12 +252,30 @@ async def _run(
                 )
             )
             # an hour for the cases to take the day's payments in (a cure ends its run), then staff
-            await _advance(env, datetime.combine(today, time(16, 47), UTC), handles, sim)
+            await _advance(env, staff_at, handles, sim)
             await _staff_day(handles, sim)
             if progress is not None:
                 progress(1)
         await asyncio.gather(*(_close(h, sim.cases[cid]) for cid, h in handles.items()))
     return Run(variant, sim.cases, by_case, days, clock() - t0)
+
+
+def acting_moments(today: date, day: int) -> tuple[datetime, datetime]:
+    """When the borrowers act on `day`, and when staff then decide (UTC).
+
+    The time-skipping server refuses a workflow task that cancels a timer which fired while the
+    task was with the worker ("invalid history builder state for action") and never sends that
+    task again, so the run, and with it time skipping for every run, stops. A case's timers fall
+    on whole hours (contact windows, midnights) or whole days after the moment something reached
+    it; had the simulation acted at the same minute every day, yesterday's signals would leave
+    timers due just as today's land and cancel them. So the moments move by seven minutes a day
+    (repeating only after the 180-day horizon), at odd seconds, and staff act 97 minutes and 16
+    seconds after the borrowers: no moment is a whole number of days, or of hours, from another.
+    That makes the race rarer, not impossible (a timer set while the worker is slow still lands
+    near a later moment); `bench/strategy.py` runs a batch the server stalls again.
+    """
+    borrowers = datetime.combine(today, time(13, 30, 13), UTC) + timedelta(minutes=(day * 7) % 181)
+    return borrowers, borrowers + timedelta(minutes=97, seconds=16)
 
 
 UPDATE_TIMEOUT = timedelta(seconds=20)
