@@ -138,6 +138,9 @@ class Pack(ABC):
     proof_of_claim_document: str | None = None  # a cover sheet rendered for staff to file
     escalation_rule: Rule = Rule("task.escalation", "servicing policy: SLA breach")
     enforcement_rules: dict[str, Rule] = field(default_factory=dict)
+    # a strategy variant's fee for the first written reminder, within the pack's cap (0: no fee);
+    # None: the pack's own (see `reminder_fee`)
+    variant_reminder_fee: Decimal | None = None
 
     def for_loan(
         self, *, product: str | None, installment: Decimal | None, opened_on: date, days_past_due: int

@@ -141,8 +141,10 @@ class SeConsumer(Pack):
         return PLAN_FEE, R["plan_fee"]
 
     def reminder_fee(self, *, agreed: bool) -> tuple[Decimal, Rule] | None:
-        # 4 §: a written reminder may cost 60 kr only where the fee was agreed when the debt arose
-        return (REMINDER_FEE, R["reminder_fee"]) if agreed else None
+        # 4 §: a written reminder may cost 60 kr only where the fee was agreed when the debt arose;
+        # a strategy variant may charge less, or nothing
+        fee = REMINDER_FEE if self.variant_reminder_fee is None else self.variant_reminder_fee
+        return (fee, R["reminder_fee"]) if agreed and fee > 0 else None
 
 
 _C = Channel

@@ -4,7 +4,8 @@ A variant changes how a case is worked, never the law it is worked under: it inh
 legal minimums, and `violations` lists every way it would weaken one (a reminder before the
 earliest day, fewer days of notice, more calls or messages than the caps allow, a wider contact
 window, a fee above the cap). `apply` refuses such a variant; a lawful one becomes a copy of the
-pack. Pure and deterministic: the case workflow applies the variant it was started with.
+pack (its reminder fee the variant's). Pure and deterministic: the case workflow applies the variant
+it was started with.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ STRATEGY_RULE = Rule("strategy.variant", "servicing policy: a strategy variant w
 # A reminder is a collection communication about an instalment that is late: not before the day
 # after the due date (the first day of delinquency).
 EARLIEST_REMINDER_DAY = 1
+CENT = Decimal("0.01")
 # Documents a reminder may send, per pack: a template exists for each in every pack language.
 CADENCE_DOCUMENTS: dict[PolicyPack, frozenset[str]] = {
     PolicyPack.US_MORTGAGE: frozenset({"reminder", "reminder_direct_debit", "late_notice"}),
@@ -187,7 +189,7 @@ def violations(pack: Pack, variant: Variant) -> list[Violation]:
     found += _letters(pack, variant)
     found += _contact(pack, variant)
     if variant.reminder_fee is not None and variant.reminder_fee > 0:
-        cap = pack.reminder_fee(agreed=True)
+        cap = own_reminder_fee(pack)
         if cap is None:
             found.append(
                 Violation(pack.reminder_rule, "reminder_fee", "the pack allows no fee for a reminder")
@@ -304,7 +306,16 @@ def apply(pack: Pack, variant: Variant) -> Pack:
         changes["contact_window"] = variant.contact_window
     if variant.call_pause_days is not None and pack.call_after_conversation is not None:
         changes["call_after_conversation"] = (variant.call_pause_days, pack.call_after_conversation[1])
+    if variant.reminder_fee is not None:
+        changes["variant_reminder_fee"] = variant.reminder_fee.quantize(CENT)  # 30 kr: 30.00
     return dataclasses.replace(pack, **changes)
+
+
+def own_reminder_fee(pack: Pack) -> tuple[Decimal, Rule] | None:
+    """The reminder fee the pack's law allows where agreed, whatever a variant applied to it charges."""
+    if pack.variant_reminder_fee is not None:
+        pack = dataclasses.replace(pack, variant_reminder_fee=None)
+    return pack.reminder_fee(agreed=True)
 
 
 # ---------------------------------------------------------------- fifty shades of red

@@ -13,7 +13,8 @@ from typing import Any
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from arrears.strategy import strategies
-from models.enums import CaseOutcome, Channel, Segment
+from models.enums import CaseOutcome, Channel, PolicyPack, Segment
+from policies.strategy import Variant
 from workflows.case import CaseWorkflow
 from workflows.case.segments import SET_SCORED_SEGMENT
 from workflows.dto import (
@@ -305,7 +306,12 @@ async def scored_segment(case: Any) -> None:
 
 
 async def _under_strategy(case: Any, name: str) -> None:
-    """Start the case's run again under a built-in strategy, as intake starts a case an experiment
+    """Start the case's run again under a built-in strategy."""
+    await under_variant(case, strategies.builtin(name))
+
+
+async def under_variant(case: Any, variant: Variant) -> None:
+    """Start the case's run again under a strategy variant, as intake starts a case an experiment
     drew: the same input with the variant (the run intake started is ended first)."""
     history = await case.handle.fetch_history()
     started = history.events[0].workflow_execution_started_event_attributes
@@ -313,8 +319,8 @@ async def _under_strategy(case: Any, name: str) -> None:
     await case.handle.terminate("started again under a strategy")
     handle = await case.env.client.start_workflow(
         CaseWorkflow.run,
-        opened.model_copy(update={"strategy": strategies.builtin(name)}),
-        id=f"{case.handle.id}-{name}",
+        opened.model_copy(update={"strategy": variant}),
+        id=f"{case.handle.id}-{variant.name}",
         task_queue=started.task_queue.name,
     )
     case.handle = case.env.client.get_workflow_handle_for(CaseWorkflow.run, handle.id)
@@ -332,6 +338,33 @@ async def nl_early_letter_strategy(case: Any) -> None:
         CaseWorkflow.close_case,
         CloseRequest(by="supervisor", reason="recorded", outcome=CaseOutcome.TRANSFERRED),
     )
+
+
+def fee_variant(kronor: int) -> Variant:
+    """A Swedish variant that changes nothing but the reminder fee."""
+    return Variant(pack=PolicyPack.SE_CONSUMER, name=f"se-fee-{kronor}", reminder_fee=Decimal(kronor))
+
+
+async def _variant_reminder_fee(case: Any, kronor: int) -> None:
+    """Under a variant with its own reminder fee, on a loan that agreed one: the first reminder on
+    day 3 with the fee, the second on day 8; closed by a supervisor on day 10."""
+    await under_variant(case, fee_variant(kronor))
+    await case.to(case.day(10))
+    await _update(
+        case,
+        CaseWorkflow.close_case,
+        CloseRequest(by="supervisor", reason="recorded", outcome=CaseOutcome.TRANSFERRED),
+    )
+
+
+async def se_variant_reminder_fee(case: Any) -> None:
+    """A variant's lower reminder fee (30 kr)."""
+    await _variant_reminder_fee(case, 30)
+
+
+async def se_variant_without_reminder_fee(case: Any) -> None:
+    """A variant that charges no reminder fee."""
+    await _variant_reminder_fee(case, 0)
 
 
 # name: (pack, days past due at opening, intake overrides, play); a due_day of "oldest" is the
@@ -385,4 +418,11 @@ SCENARIOS: dict[str, tuple[str, int, dict[str, Any], Play]] = {
     ),
     "us_scored_segment": ("us_mortgage", 1, {}, scored_segment),
     "nl_early_letter_strategy": ("nl_consumer", 1, {}, nl_early_letter_strategy),
+    "se_variant_reminder_fee": ("se_consumer", 1, {"reminder_fee_agreed": True}, se_variant_reminder_fee),
+    "se_variant_without_reminder_fee": (
+        "se_consumer",
+        1,
+        {"reminder_fee_agreed": True},
+        se_variant_without_reminder_fee,
+    ),
 }

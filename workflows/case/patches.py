@@ -73,3 +73,6 @@ BE_BY_THE_TEXT_PATCH = "be-consumer-by-the-text"
 # A score run's segment (`set_scored_segment`) sets the early stage's cadence within the pack's rules:
 # the remaining reminders planned again for it, a broken promise keeping it unless the pack says bad.
 SCORED_SEGMENT_PATCH = "scored-segment"
+# A strategy variant's reminder fee (below the pack's, or none) is what the first reminder charges.
+# Runs without the marker charge the pack's own fee, as they did.
+VARIANT_REMINDER_FEE_PATCH = "variant-reminder-fee"

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         next_call,
     )
     from policies.nl_consumer import NlConsumer
+    from policies.strategy import own_reminder_fee
     from workflows.dto import (
         CallLog,
         ContactRecord,
@@ -45,6 +46,7 @@ from workflows.case.patches import (
     REG_F_CALLS_PATCH,
     REG_F_OVER_PRESUMPTION_PATCH,
     REMINDER_FEE_PATCH,
+    VARIANT_REMINDER_FEE_PATCH,
 )
 from workflows.case.segments import after_broken_promise
 from workflows.case.tasks import Tasks
@@ -114,15 +116,21 @@ class Reminders:
                 await self._reminder_fee(step)
 
     async def _reminder_fee(self, reminder: Step) -> None:
-        """The pack's reminder fee, once per case, with the first reminder that went out."""
+        """The reminder fee (the variant's, else the pack's), once per case, with the first
+        reminder that went out."""
         c = self.c
         key = "fees.reminder"
         if key in c.m.done or not c.inp.reminder_fee_agreed:
             return
-        fee = c.pack.reminder_fee(agreed=True)
+        fee = own_reminder_fee(c.pack)
         sent = any(a.key == reminder.key and a.status == "done" for a in c.m.actions)
         if fee is None or not sent or not workflow.patched(REMINDER_FEE_PATCH):
             return
+        charged = c.pack.reminder_fee(agreed=True)
+        if charged != fee and workflow.patched(VARIANT_REMINDER_FEE_PATCH):
+            fee = charged
+            if fee is None:
+                return  # the variant charges no fee
         await self.fx.do(Step(key=key, day=c.today(), kind=StepKind.FEE, rule=fee[1], amount=fee[0]))
 
     def _letter_rules(self, pack: Pack) -> Pack:
