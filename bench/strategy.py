@@ -103,7 +103,7 @@ async def main(cases: int, days: int, seed: int, strategy: str, batch: int, trie
     # In batches, each on a fresh server: the test server strands a run now and then, and with it
     # time skipping for every run on it (docs/strategy.md). A batch it stalls is run again, from
     # the same seed, on a new server, and the stall is counted; its time is not in the figures.
-    limit = max(60.0, batch * days / 75)  # a healthy batch of 50 over 180 days takes 15-40 s
+    limit = max(240.0, batch * days / 20)  # a healthy batch of 25 takes 5-20 s; a stranded run, 30 s more
     for first in range(0, cases, batch):
         portfolio = simulation.Portfolio(PolicyPack.US_MORTGAGE, min(batch, cases - first), seed + first)
         for attempt in range(1, tries + 1):
