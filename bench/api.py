@@ -11,7 +11,8 @@ multiple of /healthz's p50 measured in the same run, and writes the figures as J
 bench/results/.
 
 The portfolio: `--cases` open cases in 100 teams, one open task each, bulk-loaded with COPY
-(so that loading takes seconds, not the hours that 100,000 workflow starts would). Of them,
+(so that loading takes seconds, not the hours that 100,000 workflow starts would), in the
+loader's column order (arrears.analytics.loader.COLUMNS). Of them,
 `--live` cases are opened through the real intake path and have running workflows; the case
 detail is measured on those, because its `state` comes from the workflow's query.
 """
@@ -29,7 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,11 +40,15 @@ import psycopg
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy import text
 
 from arrears import migrate
+from arrears.analytics import loader
 from arrears.auth import issue_token
+from arrears.db import Database
 from arrears.embedded import EmbeddedPostgres, TemporalDevServer, free_port
 from arrears.settings import Settings
+from bench.portfolio_db import row
 from models.enums import Role
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,180 +57,106 @@ TEAMS = 100
 console = Console()
 
 
-def _copy(
-    conn: psycopg.Connection, table: str, columns: list[str], rows: Sequence[tuple[object, ...]]
-) -> None:
-    with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+BORROWERS = (*loader.COLUMNS["borrowers"], "phone", "address")
+TASKS = ("id", "case_id", "kind", "status", "rule_id", "citation", "idempotency_key", "due_at", "created_at")
 
 
-def load_portfolio(url: str, cases: int) -> None:
+async def load_portfolio(url: str, cases: int) -> None:
     """Borrowers, loans, open cases and one open task per case, in batches of 10,000."""
     now = datetime.now(UTC)
     today = now.date()
     batch = 10_000
-    with (
-        psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn,
-        Progress(console=console) as progress,
-    ):
-        job = progress.add_task(f"loading {cases:,} cases", total=cases)
-        for start in range(0, cases, batch):
-            borrowers, loans, case_rows, tasks = [], [], [], []
-            for i in range(start, min(start + batch, cases)):
-                b, loan, c, t = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-                dpd = random.randint(1, 200)
-                arrears = f"{random.randint(100, 20000)}.00"
-                team = f"team-{i % TEAMS:03d}"
-                borrowers.append(
-                    (
-                        b,
-                        f"BB-{i}",
-                        f"Bench Borrower {i}",
-                        f"b{i}@example.org",
-                        "+1 212 555 0100",
-                        "1 Main St",
-                        "America/New_York",
-                        "en",
-                        now,
-                        now,
+    db = Database(url)
+    try:
+        with Progress(console=console) as progress:
+            job = progress.add_task(f"loading {cases:,} cases", total=cases)
+            for start in range(0, cases, batch):
+                borrowers, loans, case_rows, tasks = [], [], [], []
+                for i in range(start, min(start + batch, cases)):
+                    b, loan, c, t = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+                    dpd = random.randint(1, 200)
+                    arrears = f"{random.randint(100, 20000)}.00"
+                    team = f"team-{i % TEAMS:03d}"
+                    borrowers.append(
+                        row(
+                            BORROWERS,
+                            id=b,
+                            external_id=f"BB-{i}",
+                            name=f"Bench Borrower {i}",
+                            email=f"b{i}@example.org",
+                            phone="+1 212 555 0100",
+                            address="1 Main St",
+                            timezone="America/New_York",
+                            language="en",
+                            created_at=now,
+                            updated_at=now,
+                        )
                     )
-                )
-                loans.append(
-                    (
-                        loan,
-                        f"BL-{i}",
-                        b,
-                        "us_mortgage",
-                        "mortgage_30y",
-                        "USD",
-                        "200000.00",
-                        "150000.00",
-                        arrears,
-                        "1500.00",
-                        1,
-                        today + timedelta(days=30),
-                        dpd,
-                        today - timedelta(days=dpd),
-                        team,
-                        now,
-                        now,
+                    loans.append(
+                        row(
+                            loader.COLUMNS["loans"],
+                            id=loan,
+                            external_id=f"BL-{i}",
+                            borrower_id=b,
+                            policy_pack="us_mortgage",
+                            product="mortgage_30y",
+                            currency="USD",
+                            principal="200000.00",
+                            balance="150000.00",
+                            arrears=arrears,
+                            installment="1500.00",
+                            due_day=1,
+                            next_due_date=today + timedelta(days=30),
+                            days_past_due=dpd,
+                            delinquent_since=today - timedelta(days=dpd),
+                            team=team,
+                            created_at=now,
+                            updated_at=now,
+                        )
                     )
-                )
-                case_rows.append(
-                    (
-                        c,
-                        loan,
-                        f"loan-BL-{i}",
-                        "us_mortgage",
-                        "early" if dpd < 120 else "enforcement",
-                        "open",
-                        dpd,
-                        today,
-                        today - timedelta(days=dpd),
-                        arrears,
-                        "USD",
-                        team,
-                        now,
-                        now,
-                        now,
+                    case_rows.append(
+                        row(
+                            loader.COLUMNS["cases"],
+                            id=c,
+                            loan_id=loan,
+                            workflow_id=f"loan-BL-{i}",
+                            policy_pack="us_mortgage",
+                            stage="early" if dpd < 120 else "enforcement",
+                            status="open",
+                            days_past_due_at_open=dpd,
+                            opened_as_of=today,
+                            delinquent_since=today - timedelta(days=dpd),
+                            arrears=arrears,
+                            currency="USD",
+                            team=team,
+                            opened_at=now,
+                            stage_changed_at=now,
+                            updated_at=now,
+                        )
                     )
-                )
-                tasks.append(
-                    (
-                        t,
-                        c,
-                        "live_contact",
-                        "open",
-                        "bench.live_contact",
-                        "12 CFR 1024.39(a)",
-                        f"{c}:bench",
-                        now + timedelta(hours=random.randint(-240, 240)),
-                        now,
+                    tasks.append(
+                        (
+                            t,
+                            c,
+                            "live_contact",
+                            "open",
+                            "bench.live_contact",
+                            "12 CFR 1024.39(a)",
+                            f"{c}:bench",
+                            now + timedelta(hours=random.randint(-240, 240)),
+                            now,
+                        )
                     )
-                )
-            _copy(
-                conn,
-                "borrowers",
-                [
-                    "id",
-                    "external_id",
-                    "name",
-                    "email",
-                    "phone",
-                    "address",
-                    "timezone",
-                    "language",
-                    "created_at",
-                    "updated_at",
-                ],
-                borrowers,
-            )
-            _copy(
-                conn,
-                "loans",
-                [
-                    "id",
-                    "external_id",
-                    "borrower_id",
-                    "policy_pack",
-                    "product",
-                    "currency",
-                    "principal",
-                    "balance",
-                    "arrears",
-                    "installment",
-                    "due_day",
-                    "next_due_date",
-                    "days_past_due",
-                    "delinquent_since",
-                    "team",
-                    "created_at",
-                    "updated_at",
-                ],
-                loans,
-            )
-            _copy(
-                conn,
-                "cases",
-                [
-                    "id",
-                    "loan_id",
-                    "workflow_id",
-                    "policy_pack",
-                    "stage",
-                    "status",
-                    "days_past_due_at_open",
-                    "opened_as_of",
-                    "delinquent_since",
-                    "arrears",
-                    "currency",
-                    "team",
-                    "opened_at",
-                    "stage_changed_at",
-                    "updated_at",
-                ],
-                case_rows,
-            )
-            _copy(
-                conn,
-                "tasks",
-                [
-                    "id",
-                    "case_id",
-                    "kind",
-                    "status",
-                    "rule_id",
-                    "citation",
-                    "idempotency_key",
-                    "due_at",
-                    "created_at",
-                ],
-                tasks,
-            )
-            conn.commit()
-            progress.advance(job, len(case_rows))
-        conn.execute("ANALYZE")
+                async with db.engine.begin() as conn:
+                    await loader.copy_rows(conn, "borrowers", BORROWERS, borrowers)
+                    await loader.copy_rows(conn, "loans", loader.COLUMNS["loans"], loans)
+                    await loader.copy_rows(conn, "cases", loader.COLUMNS["cases"], case_rows)
+                    await loader.copy_rows(conn, "tasks", TASKS, tasks)
+                progress.advance(job, len(case_rows))
+        async with db.engine.begin() as conn:
+            await conn.execute(text("ANALYZE"))
+    finally:
+        await db.dispose()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -306,7 +237,7 @@ def portfolio(cases: int) -> Iterator[tuple[str, str, Path]]:
         try:
             url = postgres.ensure_database("arrears_bench")
             migrate.upgrade(url)
-            load_portfolio(url, cases)
+            asyncio.run(load_portfolio(url, cases))
             yield url, temporal.address, work
         finally:
             temporal.stop()

@@ -4,7 +4,8 @@
     .venv/bin/python -m bench.dashboard --data /tmp/kpis-db        # the database bench.kpis kept
 
 It starts its own embedded PostgreSQL (or reuses `--data`, the layout `bench.kpis --data` keeps),
-generates the portfolio if the database is new, and times, median of --repeat:
+generates the portfolio if the database is new (bench/portfolio_db.py, the default model), and
+times, median of --repeat:
 
 - the analytics' one pass (`arrears.analytics.kpis.dashboard`, 12 months);
 - the page's figures (`arrears.reports.kpi_board.gather`: that pass and the stage inventory);
@@ -24,7 +25,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
@@ -34,18 +34,17 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from arrears import migrate
-from arrears.analytics import chart_specs, kpis, loader
+from arrears.analytics import chart_specs, kpis
+from arrears.analytics.behaviour import DEFAULT_MODEL
 from arrears.analytics.types import ALL
 from arrears.db import Database
-from arrears.embedded import EmbeddedPostgres
 from arrears.reports import figures, kpi_board, render
 from arrears.settings import Settings
+from bench.portfolio_db import add_data_option, generated
 from models.enums import ReportFormat, ReportKind
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-AS_OF = date(2026, 11, 30)
 START, END = date(2025, 12, 1), date(2026, 11, 30)
 QUERY = "from=2025-12&to=2026-11"
 
@@ -152,24 +151,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--loans", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--data", type=Path, help="keep the database here; reuse it when it exists")
+    add_data_option(parser)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="arrears-bench-") as folder:
-        data = args.data or Path(folder)
-        existed = (data / "pgdata").exists()
-        postgres = EmbeddedPostgres(data / "pgdata", delete_on_stop=args.data is None)
-        postgres.start()
-        try:
-            owner = postgres.ensure_database("arrears_bench")
-            migrate.upgrade(owner)
-            url = postgres.app_url("arrears_bench")
-            if not existed:
-                began = time.perf_counter()
-                asyncio.run(_generate(url, args.loans))
-                print(f"generated {args.loans:,} loans in {time.perf_counter() - began:.1f} s")
-            result = asyncio.run(measure(url, args.repeat))
-        finally:
-            postgres.stop()
+    with generated(loans=args.loans, data=args.data, model=DEFAULT_MODEL, vacuum=False) as url:
+        result = asyncio.run(measure(url, args.repeat))
     result = {"repeat": args.repeat, **result}
     result["figures_vs_analytics"] = round(result["figures_s"] / result["analytics_s"], 2)
     result["page_vs_analytics"] = round(result["page_s"] / result["analytics_s"], 2)
@@ -180,14 +165,6 @@ def main() -> None:
     for key, value in result.items():
         print(f"{key:>22}: {json.dumps(value) if isinstance(value, dict) else value}")
     print(f"written to {out.relative_to(ROOT)}")
-
-
-async def _generate(url: str, loans: int) -> None:
-    db = Database(url)
-    try:
-        await loader.generate(db, loans=loans, months=12, seed=20261130, as_of=AS_OF, sequenced=False)
-    finally:
-        await db.dispose()
 
 
 if __name__ == "__main__":

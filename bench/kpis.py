@@ -6,10 +6,11 @@ each against a bare GROUP BY over the same rows, in the same run.
     .venv/bin/python -m bench.kpis --data /tmp/kpis-db    # keep the database for the next run
 
 It starts its own embedded PostgreSQL, runs the migrations and generates the portfolio with
-`arrears.analytics.loader.generate` (the generator `arrears simulate portfolio` runs), with
-more calls and messages per case-month than the default model so that 100,000 loans over 12
-months leave about a million audit events. The events are written without the sequencer's
-queue: no KPI reads the log's hashes. Then, on the same rows, it times (median of --repeat):
+`arrears.analytics.loader.generate` (the generator `arrears simulate portfolio` runs; see
+bench/portfolio_db.py), with more calls and messages per case-month than the default model so
+that 100,000 loans over 12 months leave about a million audit events. The events are written
+without the sequencer's queue: no KPI reads the log's hashes. Then, on the same rows, it times
+(median of --repeat):
 
 - KPI baseline: bare `COUNT(*) ... GROUP BY` over every row the dashboard reads (the months'
   snapshots by month, audit events by action, payments, cases, messages and engagement);
@@ -27,7 +28,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -37,25 +37,19 @@ from typing import Any
 
 import psycopg
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from arrears import migrate
 from arrears.analytics import kpis
 from arrears.analytics.behaviour import DEFAULT_MODEL, Outcomes
-from arrears.analytics.loader import generate
 from arrears.db import Database
-from arrears.embedded import EmbeddedPostgres
 from arrears.reports import figures
+from bench.portfolio_db import AS_OF, add_data_option, conninfo, generated
 from models.enums import ReportKind
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-AS_OF = date(2026, 11, 30)
-MONTHS = 12
 START = date(2025, 12, 1)
 REPORT_START, REPORT_END = date(2026, 10, 1), date(2026, 10, 31)
-SEED = 20261130
 # busier case-months than the default: about ten audit events per loan over a year
 MODEL = replace(DEFAULT_MODEL, outcomes=Outcomes(calls_per_month=(1, 8), messages_per_month=(2, 5)))
 console = Console()
@@ -90,12 +84,8 @@ async def timed(repeat: int, work: Callable[[], Awaitable[Any]]) -> list[float]:
     return times
 
 
-def _conninfo(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
 async def counts(url: str) -> dict[str, int]:
-    async with await psycopg.AsyncConnection.connect(_conninfo(url)) as conn:
+    async with await psycopg.AsyncConnection.connect(conninfo(url)) as conn:
         out = {}
         for table in ("loans", "delinquency_snapshots", "cases", "payments", "audit_events", "messages"):
             out[table] = (await (await conn.execute(f"SELECT count(*) FROM {table}")).fetchone() or (0,))[0]
@@ -114,7 +104,7 @@ async def measure(url: str, repeat: int) -> dict[str, Any]:
     }
 
     async def bare(statements: tuple[str, ...]) -> None:
-        async with await psycopg.AsyncConnection.connect(_conninfo(url)) as conn:
+        async with await psycopg.AsyncConnection.connect(conninfo(url)) as conn:
             for sql in statements:
                 await (await conn.execute(sql, values)).fetchall()
 
@@ -158,56 +148,15 @@ async def measure(url: str, repeat: int) -> dict[str, Any]:
     }
 
 
-async def load(url: str, loans: int) -> None:
-    db = Database(url)
-    try:
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
-            job = bar.add_task(f"generating {loans:,} loans over {MONTHS} months", total=loans)
-            began = time.perf_counter()
-            await generate(
-                db,
-                loans=loans,
-                months=MONTHS,
-                seed=SEED,
-                as_of=AS_OF,
-                model=MODEL,
-                sequenced=False,
-                progress=lambda n: bar.advance(job, n),
-            )
-        console.print(f"generated in {time.perf_counter() - began:.1f} s")
-    finally:
-        await db.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--loans", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--data", type=Path, help="keep the database here; reuse it when it exists")
+    add_data_option(parser)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="arrears-bench-") as folder:
-        data = args.data or Path(folder)
-        existed = (data / "pgdata").exists()
-        postgres = EmbeddedPostgres(data / "pgdata", delete_on_stop=args.data is None)
-        postgres.start()
-        try:
-            owner = postgres.ensure_database("arrears_bench")
-            migrate.upgrade(owner)
-            url = postgres.app_url("arrears_bench")
-            if not existed:
-                asyncio.run(load(url, args.loans))
-                with psycopg.connect(_conninfo(owner), autocommit=True) as conn:
-                    conn.execute("VACUUM ANALYZE")
-            rows = asyncio.run(counts(url))
-            result = asyncio.run(measure(url, args.repeat))
-        finally:
-            postgres.stop()
+    with generated(loans=args.loans, data=args.data, model=MODEL, vacuum=True) as url:
+        rows = asyncio.run(counts(url))
+        result = asyncio.run(measure(url, args.repeat))
     table = Table(
         title=f"KPIs over {rows['loans']:,} loans and {rows['audit_events']:,} audit events "
         f"(median of {args.repeat})"

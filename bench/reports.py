@@ -7,7 +7,8 @@ It starts its own embedded PostgreSQL in a temporary folder, runs the migrations
 (COPY) `--loans` loans over the three packs with two delinquency snapshots each (the month's
 start and end), one case each, and ten audit events per case (opening, stage changes into
 enforcement, loss mitigation and stays, tasks and their decisions, letters, payments, cures),
-all inside the reported month. Then, in the same run and on the same rows, it times:
+all inside the reported month, in the loader's column order (arrears.analytics.loader.COLUMNS).
+Then, in the same run and on the same rows, it times:
 
 - the baseline: bare `COUNT(*) ... GROUP BY` over the same rows (audit events by action and
   case, snapshots by pack and product, as the report reads them);
@@ -39,12 +40,14 @@ import psycopg
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy import text
 
 from arrears import audit, migrate
+from arrears.analytics import loader
 from arrears.db import Database
 from arrears.embedded import EmbeddedPostgres
 from arrears.reports import figures, service
-from bench.api import _copy
+from bench.portfolio_db import row
 from models.enums import ReportKind
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +58,7 @@ PACKS = (
     ("nl_consumer", "EUR", ("personal_loan",)),
     ("se_consumer", "SEK", ("consumer_credit",)),
 )
+TABLES = ("borrowers", "loans", "delinquency_snapshots", "cases", "audit_events")
 console = Console()
 
 
@@ -91,182 +95,119 @@ def _events(
     return events
 
 
-def load(url: str, loans: int, events_per_case: int = 10) -> int:
+async def load(url: str, loans: int, events_per_case: int = 10) -> int:
     """Borrowers, loans, two snapshots per loan, a case each and ten events per case; returns events."""
     rng = random.Random(20260930)  # the same portfolio on every run
     now = datetime.now(UTC)
     batch, seq = 10_000, 0
-    with (
-        psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn,
-        Progress(console=console) as bar,
-    ):
-        job = bar.add_task(
-            f"loading {loans:,} loans and {loans * events_per_case:,} audit events", total=loans
-        )
-        for first in range(0, loans, batch):
-            rows: dict[str, list[tuple[Any, ...]]] = {k: [] for k in ("b", "l", "s", "c", "e")}
-            for i in range(first, min(first + batch, loans)):
-                b, loan, case = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-                pack, currency, products = PACKS[i % 3]
-                dpd_start = rng.choice([0, 0, 0, 10, 35, 65, 95, 130, 200])
-                dpd_end = max(0, dpd_start + rng.choice([-30, 0, 30, 30]))
-                balance = f"{rng.randint(1_000, 400_000)}.00"
-                rows["b"].append((b, f"RB-{i}", "Bench Borrower", "Etc/UTC", "en", now, now))
-                rows["l"].append(
-                    (
-                        loan,
-                        f"RL-{i}",
-                        b,
-                        pack,
-                        products[i % len(products)],
-                        currency,
-                        balance,
-                        balance,
-                        "500.00" if dpd_end else "0.00",
-                        "500.00",
-                        1,
-                        END,
-                        dpd_end,
-                        "default",
-                        now,
-                        now,
-                    )
-                )
-                for as_of, dpd in ((START - timedelta(days=1), dpd_start), (END, dpd_end)):
-                    rows["s"].append(
-                        (
-                            uuid.uuid4(),
-                            loan,
-                            as_of,
-                            dpd,
-                            "500.00" if dpd else "0.00",
-                            balance,
-                            currency,
-                            "bench",
-                            datetime(as_of.year, as_of.month, as_of.day, 12, tzinfo=UTC),
+    columns = loader.COLUMNS
+    db = Database(url)
+    try:
+        with Progress(console=console) as bar:
+            job = bar.add_task(
+                f"loading {loans:,} loans and {loans * events_per_case:,} audit events", total=loans
+            )
+            for first in range(0, loans, batch):
+                rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in TABLES}
+                for i in range(first, min(first + batch, loans)):
+                    b, loan, case = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+                    pack, currency, products = PACKS[i % 3]
+                    dpd_start = rng.choice([0, 0, 0, 10, 35, 65, 95, 130, 200])
+                    dpd_end = max(0, dpd_start + rng.choice([-30, 0, 30, 30]))
+                    balance = f"{rng.randint(1_000, 400_000)}.00"
+                    rows["borrowers"].append(
+                        row(
+                            columns["borrowers"],
+                            id=b,
+                            external_id=f"RB-{i}",
+                            name="Bench Borrower",
+                            timezone="Etc/UTC",
+                            language="en",
+                            created_at=now,
+                            updated_at=now,
                         )
                     )
-                rows["c"].append(
-                    (
-                        case,
-                        loan,
-                        f"loan-RL-{i}",
-                        pack,
-                        "early",
-                        "open",
-                        dpd_start,
-                        START,
-                        START - timedelta(days=dpd_start),
-                        "500.00",
-                        currency,
-                        "default",
-                        datetime(START.year, START.month, 1, 1, tzinfo=UTC),
-                        now,
-                        now,
-                    )
-                )
-                for action, payload in _events(case, loan, dpd_end, rng)[:events_per_case]:
-                    seq += 1
-                    rows["e"].append(
-                        (
-                            uuid.uuid4(),
-                            _at(START + timedelta(days=rng.randint(0, 29)), rng),
-                            "case-workflow",
-                            "system",
-                            action,
-                            case,
-                            loan,
-                            "bench",
-                            json.dumps(payload),
+                    rows["loans"].append(
+                        row(
+                            columns["loans"],
+                            id=loan,
+                            external_id=f"RL-{i}",
+                            borrower_id=b,
+                            policy_pack=pack,
+                            product=products[i % len(products)],
+                            currency=currency,
+                            principal=balance,
+                            balance=balance,
+                            arrears="500.00" if dpd_end else "0.00",
+                            installment="500.00",
+                            due_day=1,
+                            next_due_date=END,
+                            days_past_due=dpd_end,
+                            team="default",
+                            created_at=now,
+                            updated_at=now,
                         )
                     )
-            _copy(
-                conn,
-                "borrowers",
-                ["id", "external_id", "name", "timezone", "language", "created_at", "updated_at"],
-                rows["b"],
-            )
-            _copy(
-                conn,
-                "loans",
-                [
-                    "id",
-                    "external_id",
-                    "borrower_id",
-                    "policy_pack",
-                    "product",
-                    "currency",
-                    "principal",
-                    "balance",
-                    "arrears",
-                    "installment",
-                    "due_day",
-                    "next_due_date",
-                    "days_past_due",
-                    "team",
-                    "created_at",
-                    "updated_at",
-                ],
-                rows["l"],
-            )
-            _copy(
-                conn,
-                "delinquency_snapshots",
-                [
-                    "id",
-                    "loan_id",
-                    "as_of",
-                    "days_past_due",
-                    "arrears",
-                    "balance",
-                    "currency",
-                    "source",
-                    "received_at",
-                ],
-                rows["s"],
-            )
-            _copy(
-                conn,
-                "cases",
-                [
-                    "id",
-                    "loan_id",
-                    "workflow_id",
-                    "policy_pack",
-                    "stage",
-                    "status",
-                    "days_past_due_at_open",
-                    "opened_as_of",
-                    "delinquent_since",
-                    "arrears",
-                    "currency",
-                    "team",
-                    "opened_at",
-                    "stage_changed_at",
-                    "updated_at",
-                ],
-                rows["c"],
-            )
-            _copy(
-                conn,
-                "audit_events",
-                [
-                    "id",
-                    "occurred_at",
-                    "actor",
-                    "role",
-                    "action",
-                    "case_id",
-                    "loan_id",
-                    "reason",
-                    "payload",
-                ],
-                rows["e"],
-            )
-            conn.commit()
-            bar.advance(job, len(rows["l"]))
-        conn.execute("ANALYZE")
-        conn.commit()
+                    for as_of, dpd in ((START - timedelta(days=1), dpd_start), (END, dpd_end)):
+                        rows["delinquency_snapshots"].append(
+                            row(
+                                columns["delinquency_snapshots"],
+                                id=uuid.uuid4(),
+                                loan_id=loan,
+                                as_of=as_of,
+                                days_past_due=dpd,
+                                arrears="500.00" if dpd else "0.00",
+                                balance=balance,
+                                currency=currency,
+                                source="bench",
+                                received_at=datetime(as_of.year, as_of.month, as_of.day, 12, tzinfo=UTC),
+                            )
+                        )
+                    rows["cases"].append(
+                        row(
+                            columns["cases"],
+                            id=case,
+                            loan_id=loan,
+                            workflow_id=f"loan-RL-{i}",
+                            policy_pack=pack,
+                            stage="early",
+                            status="open",
+                            days_past_due_at_open=dpd_start,
+                            opened_as_of=START,
+                            delinquent_since=START - timedelta(days=dpd_start),
+                            arrears="500.00",
+                            currency=currency,
+                            team="default",
+                            opened_at=datetime(START.year, START.month, 1, 1, tzinfo=UTC),
+                            stage_changed_at=now,
+                            updated_at=now,
+                        )
+                    )
+                    for action, payload in _events(case, loan, dpd_end, rng)[:events_per_case]:
+                        seq += 1
+                        rows["audit_events"].append(
+                            row(
+                                loader.EVENT_COLUMNS,
+                                id=uuid.uuid4(),
+                                occurred_at=_at(START + timedelta(days=rng.randint(0, 29)), rng),
+                                actor="case-workflow",
+                                role="system",
+                                action=action,
+                                case_id=case,
+                                loan_id=loan,
+                                reason="bench",
+                                payload=json.dumps(payload),
+                            )
+                        )
+                async with db.engine.begin() as conn:
+                    for table in TABLES:
+                        cols = loader.EVENT_COLUMNS if table == "audit_events" else columns[table]
+                        await loader.copy_rows(conn, table, cols, rows[table])
+                bar.advance(job, len(rows["loans"]))
+        async with db.engine.begin() as conn:
+            await conn.execute(text("ANALYZE"))
+    finally:
+        await db.dispose()
     return seq
 
 
@@ -341,7 +282,7 @@ def main() -> None:
         try:
             url = postgres.ensure_database("arrears_bench")
             migrate.upgrade(url)
-            events = load(url, args.loans)
+            events = asyncio.run(load(url, args.loans))
             result = asyncio.run(measure(url, args.repeat))
         finally:
             postgres.stop()

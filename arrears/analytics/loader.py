@@ -32,7 +32,8 @@ CHUNK = 2_000
 MAX_LOANS = 10_000_000
 MAX_MONTHS = 120
 
-_COLUMNS: dict[str, tuple[str, ...]] = {
+# each table's columns in the order its rows are written (the benchmarks' loaders write them too)
+COLUMNS: dict[str, tuple[str, ...]] = {
     "borrowers": ("id", "external_id", "name", "email", "timezone", "language", "created_at", "updated_at"),
     "loans": (
         "id",
@@ -111,7 +112,7 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "engagement_events": ("id", "case_id", "message_id", "template", "kind", "occurred_at"),
 }
-_EVENT_COLUMNS = (
+EVENT_COLUMNS = (
     "id",
     "occurred_at",
     "actor",
@@ -157,9 +158,10 @@ def check(*, loans: int, months: int, seed: int) -> None:
         raise SimulationError(f"--seed must be 0 or more, not {seed}")
 
 
-async def _copy(
+async def copy_rows(
     conn: AsyncConnection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
+    """Write `rows` (values in the order of `columns`) into `table` with COPY, in `conn`'s transaction."""
     if not rows:
         return
     raw = await conn.get_raw_connection()
@@ -172,8 +174,8 @@ async def _copy(
 _SEQUENCE_EVENTS = text(
     f"""
     WITH e AS (
-        INSERT INTO audit_events ({", ".join(_EVENT_COLUMNS)})
-        SELECT {", ".join(_EVENT_COLUMNS)} FROM sim_events ORDER BY occurred_at
+        INSERT INTO audit_events ({", ".join(EVENT_COLUMNS)})
+        SELECT {", ".join(EVENT_COLUMNS)} FROM sim_events ORDER BY occurred_at
         RETURNING arrival, id, occurred_at
     )
     INSERT INTO audit_unsequenced (arrival, event_id, occurred_at) SELECT arrival, id, occurred_at FROM e
@@ -183,24 +185,24 @@ _SEQUENCE_EVENTS = text(
 
 async def _write(conn: AsyncConnection, rows: Rows, *, sequenced: bool) -> None:
     now = utcnow()
-    await _copy(conn, "borrowers", _COLUMNS["borrowers"], [(*r, now, now) for r in rows.borrowers])
-    await _copy(conn, "loans", _COLUMNS["loans"], [(*r, now, now) for r in rows.loans])
-    await _copy(conn, "delinquency_snapshots", _COLUMNS["delinquency_snapshots"], rows.snapshots)
-    await _copy(conn, "cases", _COLUMNS["cases"], [(*r, r[14]) for r in rows.cases])
-    await _copy(conn, "payments", _COLUMNS["payments"], rows.payments)
-    await _copy(conn, "messages", _COLUMNS["messages"], [(*r, "", 1, 0) for r in rows.messages])
-    await _copy(conn, "engagement_events", _COLUMNS["engagement_events"], rows.engagement)
+    await copy_rows(conn, "borrowers", COLUMNS["borrowers"], [(*r, now, now) for r in rows.borrowers])
+    await copy_rows(conn, "loans", COLUMNS["loans"], [(*r, now, now) for r in rows.loans])
+    await copy_rows(conn, "delinquency_snapshots", COLUMNS["delinquency_snapshots"], rows.snapshots)
+    await copy_rows(conn, "cases", COLUMNS["cases"], [(*r, r[14]) for r in rows.cases])
+    await copy_rows(conn, "payments", COLUMNS["payments"], rows.payments)
+    await copy_rows(conn, "messages", COLUMNS["messages"], [(*r, "", 1, 0) for r in rows.messages])
+    await copy_rows(conn, "engagement_events", COLUMNS["engagement_events"], rows.engagement)
     events = [(*r[:-1], json.dumps(r[-1])) for r in rows.events]
     if not sequenced:  # the bench's shortcut: events the sequencer never sees
-        await _copy(conn, "audit_events", _EVENT_COLUMNS, events)
+        await copy_rows(conn, "audit_events", EVENT_COLUMNS, events)
         return
     await conn.execute(
         text(
             "CREATE TEMP TABLE IF NOT EXISTS sim_events ON COMMIT DELETE ROWS AS "
-            f"SELECT {', '.join(_EVENT_COLUMNS)} FROM audit_events WITH NO DATA"
+            f"SELECT {', '.join(EVENT_COLUMNS)} FROM audit_events WITH NO DATA"
         )
     )
-    await _copy(conn, "sim_events", _EVENT_COLUMNS, events)
+    await copy_rows(conn, "sim_events", EVENT_COLUMNS, events)
     await conn.execute(_SEQUENCE_EVENTS)
 
 
@@ -260,7 +262,7 @@ async def generate(
             progress(count)
     async with db.engine.connect() as conn:
         # fresh statistics, so the first KPI queries plan for the rows just written
-        for table in (*_COLUMNS, "audit_events"):
+        for table in (*COLUMNS, "audit_events"):
             await conn.execute(text(f"ANALYZE {table}"))
     return Generated(
         loans=loans,
