@@ -26,7 +26,7 @@ from typing import Any
 
 from google.protobuf.empty_pb2 import Empty
 from temporalio.api.enums.v1 import EventType
-from temporalio.api.testservice.v1 import SleepRequest
+from temporalio.api.testservice.v1 import SleepRequest, UnlockTimeSkippingRequest
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
@@ -322,6 +322,11 @@ async def _advance(
                     await asyncio.wait_for(
                         handle.terminate("simulation: the test server refused its workflow task"),
                         UPDATE_TIMEOUT.total_seconds(),
+                    )
+                # the refused task's hold on time skipping outlives its run: let it go
+                with contextlib.suppress(RPCError):
+                    await env.client.test_service.unlock_time_skipping(
+                        UnlockTimeSkippingRequest(), timeout=UPDATE_TIMEOUT
                     )
     raise SimulationError("the time-skipping server stopped moving time")
 
