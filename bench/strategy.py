@@ -84,20 +84,18 @@ async def _server() -> WorkflowEnvironment:
     )
 
 
-async def _batch(
-    portfolio: simulation.Portfolio, strategy: str, days: int
-) -> tuple[float, float, checks.Outcome]:
-    """One batch on a server of its own: the simulation's seconds, the bare timers', the outcome."""
+async def _batch(portfolio: simulation.Portfolio, strategy: str, days: int) -> tuple[simulation.Run, float]:
+    """One batch on a server of its own: the simulation's run, and the bare timers' seconds."""
     env = await _server()
     try:
         run = await simulation.run_strategy(strategies.builtin(strategy), portfolio, days=days, env=env)
-        return run.seconds, await bare(env, timers(portfolio, strategy, days), days), checks.summarise(run)
+        return run, await bare(env, timers(portfolio, strategy, days), days)
     finally:
         await env.shutdown()
 
 
 async def main(cases: int, days: int, seed: int, strategy: str, batch: int, tries: int) -> dict[str, Any]:
-    simulated = baseline = 0.0
+    simulated = baseline = stalled_s = 0.0
     violations = lost = 0
     stalled: list[dict[str, Any]] = []
     # In batches, each on a fresh server: the test server strands a run now and then, and with it
@@ -109,7 +107,7 @@ async def main(cases: int, days: int, seed: int, strategy: str, batch: int, trie
         for attempt in range(1, tries + 1):
             began = time.perf_counter()
             try:
-                sim_s, bare_s, outcome = await asyncio.wait_for(_batch(portfolio, strategy, days), limit)
+                run, bare_s = await asyncio.wait_for(_batch(portfolio, strategy, days), limit)
                 break
             except (TimeoutError, simulation.SimulationError) as stall:
                 stalled.append(
@@ -125,7 +123,9 @@ async def main(cases: int, days: int, seed: int, strategy: str, batch: int, trie
                 )
         else:
             raise SystemExit(f"cases {first}-{first + portfolio.cases - 1}: the server stalled {tries} times")
-        simulated += sim_s
+        outcome = checks.summarise(run)
+        simulated += run.seconds
+        stalled_s += run.stalled_seconds
         baseline += bare_s
         violations += outcome.violations
         lost += int(outcome.kpis["cases_lost_to_server"])
@@ -144,6 +144,9 @@ async def main(cases: int, days: int, seed: int, strategy: str, batch: int, trie
         "bare_seconds": round(baseline, 2),
         "bare_case_days_per_second": round(case_days / baseline, 1),
         "ratio_simulation_seconds_over_bare": round(simulated / baseline, 2),
+        # of the simulation's seconds, those spent waiting on a stranded run and freeing it
+        "simulation_stall_seconds": round(stalled_s, 2),
+        "ratio_without_stall_seconds": round((simulated - stalled_s) / baseline, 2),
         "legal_violations": violations,
         "cases_lost_to_server": lost,
         "batches_run_again_after_a_stall": stalled,

@@ -85,6 +85,7 @@ class SimulatedActivities:
         self.timezone = timezone
         self.cases: dict[uuid.UUID, CaseLedger] = {}
         self.open_tasks: list[tuple[uuid.UUID, str, str]] = []
+        self.stalled_seconds = 0.0  # waiting on the test server's stalls, and getting it going
 
     @staticmethod
     def _now() -> datetime:

@@ -140,6 +140,7 @@ class Run:
     borrowers: dict[uuid.UUID, Borrower]
     days: int
     seconds: float
+    stalled_seconds: float = 0.0  # of `seconds`, spent on the test server's stalls
 
 
 def _destination(model: BehaviourModel, b: Borrower, arm: str, month: int) -> str:
@@ -258,7 +259,7 @@ async def _run(
             if progress is not None:
                 progress(1)
         await asyncio.gather(*(_close(h, sim.cases[cid]) for cid, h in handles.items()))
-    return Run(variant, sim.cases, by_case, days, clock() - t0)
+    return Run(variant, sim.cases, by_case, days, clock() - t0, sim.stalled_seconds)
 
 
 def acting_moments(today: date, day: int) -> tuple[datetime, datetime]:
@@ -302,33 +303,50 @@ async def _advance(
     midnight from different moments land milliseconds apart, and the first one's task cancels the
     second. It neither times that task out nor sends it again, so the run's history ends with the
     task started, and time stops for everyone."""
+    clock = asyncio.get_running_loop().time
+    began = clock()
+    try:
+        await _sleep_until(env, moment)
+        return
+    except RPCError:
+        pass  # a timeout, or the server dropping the long call: look for the run that holds it
     for _ in range(5):
+        await _release_stranded(env, handles, sim)
         try:
             await _sleep_until(env, moment)
             return
         except RPCError:
-            pass  # a timeout, or the server dropping the long call: look for the run that holds it
-        for case_id, handle in handles.items():
-            ledger = sim.cases[case_id]
-            if ledger.outcome is not None or ledger.lost:
-                continue
-            try:
-                history = await asyncio.wait_for(handle.fetch_history(), UPDATE_TIMEOUT.total_seconds())
-            except (RPCError, TimeoutError):
-                continue
-            if history.events and history.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
-                ledger.lost = True
-                with contextlib.suppress(RPCError, TimeoutError):
-                    await asyncio.wait_for(
-                        handle.terminate("simulation: the test server refused its workflow task"),
-                        UPDATE_TIMEOUT.total_seconds(),
-                    )
-                # the refused task's hold on time skipping outlives its run: let it go
-                with contextlib.suppress(RPCError):
-                    await env.client.test_service.unlock_time_skipping(
-                        UnlockTimeSkippingRequest(), timeout=UPDATE_TIMEOUT
-                    )
+            pass
+        finally:
+            sim.stalled_seconds += clock() - began
+            began = clock()
     raise SimulationError("the time-skipping server stopped moving time")
+
+
+async def _release_stranded(
+    env: WorkflowEnvironment, handles: Mapping[uuid.UUID, Any], sim: SimulatedActivities
+) -> None:
+    """End each run whose history ends with a workflow task started and never completed."""
+    for case_id, handle in handles.items():
+        ledger = sim.cases[case_id]
+        if ledger.outcome is not None or ledger.lost:
+            continue
+        try:
+            history = await asyncio.wait_for(handle.fetch_history(), UPDATE_TIMEOUT.total_seconds())
+        except (RPCError, TimeoutError):
+            continue
+        if history.events and history.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            ledger.lost = True
+            with contextlib.suppress(RPCError, TimeoutError):
+                await asyncio.wait_for(
+                    handle.terminate("simulation: the test server refused its workflow task"),
+                    UPDATE_TIMEOUT.total_seconds(),
+                )
+            # the refused task's hold on time skipping outlives its run: let it go
+            with contextlib.suppress(RPCError):
+                await env.client.test_service.unlock_time_skipping(
+                    UnlockTimeSkippingRequest(), timeout=UPDATE_TIMEOUT
+                )
 
 
 async def _now(env: WorkflowEnvironment) -> datetime:
