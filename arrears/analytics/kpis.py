@@ -95,7 +95,10 @@ class _SnapshotFigures:
     redefaulted: dict[date, int]
 
 
-async def _snapshots(session: AsyncSession, start: date, end: date, filters: KpiFilters) -> _SnapshotFigures:
+async def snapshot_figures(
+    session: AsyncSession, start: date, end: date, filters: KpiFilters
+) -> _SnapshotFigures:
+    """The snapshots' figures for the range: flows, arrears, cures and re-defaults, payments."""
     periods = months(start, end)
     wanted = set(periods)
     values = _bounds(start, end, filters)
@@ -208,37 +211,40 @@ async def flow_matrices(
     session: AsyncSession, *, start: date, end: date, filters: KpiFilters = ALL
 ) -> list[FlowMatrix]:
     """The flow matrix of each month, by count and by balance (flow_count, flow_balance)."""
-    return (await _snapshots(session, start, end, filters)).flows
+    return (await snapshot_figures(session, start, end, filters)).flows
 
 
 async def cure_rate(session: AsyncSession, *, start: date, end: date, filters: KpiFilters = ALL) -> KpiSeries:
     """Delinquent loans at a month's start that are current at its end (cure_rate)."""
-    return _cure(await _snapshots(session, start, end, filters), filters)
+    return _cure(await snapshot_figures(session, start, end, filters), filters)
 
 
 async def redefault_rate(
     session: AsyncSession, *, start: date, end: date, filters: KpiFilters = ALL
 ) -> KpiSeries:
     """Loans cured in a month that are 30+ days past due within 12 months (redefault_12m)."""
-    return _redefault(await _snapshots(session, start, end, filters), filters, end)
+    return _redefault(await snapshot_figures(session, start, end, filters), filters, end)
 
 
 async def worse_flows(
     session: AsyncSession, *, start: date, end: date, filters: KpiFilters = ALL
 ) -> list[KpiSeries]:
     """Per origin bucket, the share rolling to a worse bucket (worse_flow), one series each."""
-    return _worse(await _snapshots(session, start, end, filters), filters)
+    return _worse(await snapshot_figures(session, start, end, filters), filters)
 
 
 async def liquidation_rate(
     session: AsyncSession, *, start: date, end: date, filters: KpiFilters = ALL
 ) -> KpiSeries:
     """Payments on delinquent loans over their arrears at the month's start (liquidation_rate)."""
-    return _liquidation(await _snapshots(session, start, end, filters), filters)
+    return _liquidation(await snapshot_figures(session, start, end, filters), filters)
 
 
 # ---------------------------------------------------------------------------- audit trail
-async def _activity(session: AsyncSession, start: date, end: date, filters: KpiFilters) -> dict[date, Any]:
+async def activity_rows(
+    session: AsyncSession, start: date, end: date, filters: KpiFilters
+) -> dict[date, Any]:
+    """The audit trail's contacts and promises per month."""
     rows = await _rows(session, sql.activity(filters), _bounds(start, end, filters))
     return {r.period: r for r in rows}
 
@@ -270,28 +276,28 @@ async def promise_rate(
     session: AsyncSession, *, start: date, end: date, filters: KpiFilters = ALL
 ) -> KpiSeries:
     """Promises to pay over right-party contacts (promise_rate)."""
-    return _activity_series(await _activity(session, start, end, filters), months(start, end), filters)[0]
+    return _activity_series(await activity_rows(session, start, end, filters), months(start, end), filters)[0]
 
 
 async def promise_kept_rate(
     session: AsyncSession, *, start: date, end: date, filters: KpiFilters = ALL
 ) -> KpiSeries:
     """Promises checked in the month that were kept (promise_kept_rate)."""
-    return _activity_series(await _activity(session, start, end, filters), months(start, end), filters)[1]
+    return _activity_series(await activity_rows(session, start, end, filters), months(start, end), filters)[1]
 
 
 async def right_party_contact_rate(
     session: AsyncSession, *, start: date, end: date, filters: KpiFilters = ALL
 ) -> KpiSeries:
     """Contacts that reached the borrower over attempts (right_party_contact_rate)."""
-    return _activity_series(await _activity(session, start, end, filters), months(start, end), filters)[2]
+    return _activity_series(await activity_rows(session, start, end, filters), months(start, end), filters)[2]
 
 
 async def contact_rate(
     session: AsyncSession, *, start: date, end: date, filters: KpiFilters = ALL
 ) -> KpiSeries:
     """Contacts that reached a person over attempts (contact_rate)."""
-    return _activity_series(await _activity(session, start, end, filters), months(start, end), filters)[3]
+    return _activity_series(await activity_rows(session, start, end, filters), months(start, end), filters)[3]
 
 
 async def recovery_rate(
@@ -448,31 +454,57 @@ async def dashboard(
     filters: KpiFilters = ALL,
     costs: Mapping[str, Decimal] | None = None,
 ) -> Dashboard:
-    """Every KPI over the range, as the dashboard shows them: each source is read once."""
-    periods = months(start, end)
-    figures = await _snapshots(session, start, end, filters)
-    activity = await _activity(session, start, end, filters)
-    series = [
-        _cure(figures, filters),
-        _redefault(figures, filters, end),
-        *_activity_series(activity, periods, filters),
-        _liquidation(figures, filters),
-        await recovery_rate(session, start=start, end=end, filters=filters),
-        await days_to_cure(session, start=start, end=end, filters=filters),
-        await pull_through(session, start=start, end=end, filters=filters),
-    ]
+    """Every KPI over the range, as the dashboard shows them: each source is read once, one after
+    another on this session (`side_by_side.dashboard` reads them at once)."""
+    window: dict[str, Any] = {"start": start, "end": end, "filters": filters}
+    return assemble(
+        start=start,
+        end=end,
+        filters=filters,
+        periods=months(start, end),
+        figures=await snapshot_figures(session, start, end, filters),
+        activity=await activity_rows(session, start, end, filters),
+        later=(
+            await recovery_rate(session, **window),
+            await days_to_cure(session, **window),
+            await pull_through(session, **window),
+        ),
+        timeliness=await reg_x_timeliness(session, **window),
+        funnel=await message_funnel(session, **window),
+        cost=await cost_per_unit_collected(session, costs=costs or {}, **window),
+    )
+
+
+def assemble(
+    *,
+    start: date,
+    end: date,
+    filters: KpiFilters,
+    periods: list[date],
+    figures: _SnapshotFigures,
+    activity: Mapping[date, Any],
+    later: tuple[KpiSeries, KpiSeries, KpiSeries],
+    timeliness: list[KpiSeries],
+    funnel: list[Funnel],
+    cost: KpiSeries | None,
+) -> Dashboard:
+    """The dashboard from what its sources answered (`later`: recovery, days to cure, pull-through)."""
     return Dashboard(
         start=start,
         end=end,
         filters=filters,
         flows=figures.flows,
-        series=series,
+        series=[
+            _cure(figures, filters),
+            _redefault(figures, filters, end),
+            *_activity_series(activity, periods, filters),
+            _liquidation(figures, filters),
+            *later,
+        ],
         worse_flows=_worse(figures, filters),
-        timeliness=await reg_x_timeliness(session, start=start, end=end, filters=filters),
-        funnel=await message_funnel(session, start=start, end=end, filters=filters),
-        cost_per_unit=await cost_per_unit_collected(
-            session, start=start, end=end, costs=costs or {}, filters=filters
-        ),
+        timeliness=timeliness,
+        funnel=funnel,
+        cost_per_unit=cost,
     )
 
 

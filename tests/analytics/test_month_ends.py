@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from arrears.analytics import kpis, sql
+from arrears.analytics import kpis, side_by_side, sql
 from arrears.analytics.loader import Generated
 from arrears.analytics.types import ALL, Bucket, KpiFilters
 from arrears.db import Database
@@ -100,3 +100,24 @@ async def test_a_view_from_before_a_late_report_does_not_see_it(db: Database) ->
     async with db.session() as session:
         now = await kpis.flow_matrices(session, start=date(2025, 2, 1), end=date(2025, 3, 31))
     assert now[0].loans(Bucket.CURRENT, Bucket.D30_59.value) == 1  # as known now
+
+
+async def test_sources_read_side_by_side_give_the_dashboard_one_connection_gives(
+    generated: tuple[Database, Generated],
+) -> None:
+    db, _ = generated
+    start = date(2025, 7, 1)
+    async with db.session() as session:
+        one = await kpis.dashboard(session, start=start, end=AS_OF)
+    side = await side_by_side.dashboard(db, start=start, end=AS_OF)
+    assert side == one
+    assert sum(c.loans for m in side.flows for c in m.cells) > 10_000
+
+
+async def test_side_by_side_sessions_see_one_moment(db: Database) -> None:
+    async with side_by_side.one_snapshot(db, 2) as (first, second):
+        before = (await second.execute(text("SELECT count(*) FROM loans"))).scalar_one()
+        async with db.session() as writer:  # a loan arrives while the dashboard reads
+            await Portfolio(writer).loan(dpd=0, as_of=date(2025, 1, 31))
+        assert (await first.execute(text("SELECT count(*) FROM loans"))).scalar_one() == before
+        assert (await second.execute(text("SELECT count(*) FROM loans"))).scalar_one() == before
