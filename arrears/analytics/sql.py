@@ -24,6 +24,21 @@ MONTH_KEY = "(date_part('year', {d}) * 12 + date_part('month', {d}))::int"
 KEY_DATE = "make_date(({k} - 1) / 12, ({k} - 1) % 12 + 1, 1)"
 
 
+# the flows' figures from a CTE `f` (month, origin, dest, balance, arrears, loan_id): loans and
+# money per cell, and the cures whose loan is 30+ days past due again within 12 months, each
+# looked up in the snapshots' covering index for the cured loans alone
+FLOWS_FROM_F = """
+SELECT f.month, f.origin, f.dest, count(*) AS loans, sum(f.balance) AS balance, sum(f.arrears) AS arrears,
+       count(*) FILTER (WHERE f.origin > 0 AND f.dest = 0 AND EXISTS (
+           SELECT 1 FROM delinquency_snapshots b
+           WHERE b.loan_id = f.loan_id AND b.days_past_due >= 30 AND b.received_at <= :t AND b.as_of <= :hi
+             AND b.as_of >= {after}  -- the months after the cure month
+             AND b.as_of < {until}
+       )) AS redefaulted
+FROM f
+GROUP BY 1, 2, 3""".format(after=KEY_DATE.format(k="f.month + 2"), until=KEY_DATE.format(k="f.month + 14"))
+
+
 def loan_filter(filters: KpiFilters, loan: str) -> str:
     """A WHERE fragment keeping the loans (`loan` names the loan ID column) the filters select."""
     parts = []
@@ -110,15 +125,7 @@ WITH s AS (
            balance, arrears, loan_id
     FROM e
 )
-SELECT f.month, f.origin, f.dest, count(*) AS loans, sum(f.balance) AS balance, sum(f.arrears) AS arrears,
-       count(*) FILTER (WHERE f.origin > 0 AND f.dest = 0 AND EXISTS (
-           SELECT 1 FROM delinquency_snapshots b
-           WHERE b.loan_id = f.loan_id AND b.days_past_due >= 30 AND b.received_at <= :t AND b.as_of <= :hi
-             AND b.as_of >= {KEY_DATE.format(k="f.month + 2")}  -- the months after the cure month
-             AND b.as_of < {KEY_DATE.format(k="f.month + 14")}
-       )) AS redefaulted
-FROM f
-GROUP BY 1, 2, 3
+{FLOWS_FROM_F}
 """
     )
 
@@ -139,15 +146,7 @@ WITH f AS (
     FROM loan_month_ends e
     WHERE e.month >= :lo AND e.month <= :hi{loan_filter(filters, "e.loan_id")}
 )
-SELECT f.month, f.origin, f.dest, count(*) AS loans, sum(f.balance) AS balance, sum(f.arrears) AS arrears,
-       count(*) FILTER (WHERE f.origin > 0 AND f.dest = 0 AND EXISTS (
-           SELECT 1 FROM delinquency_snapshots b
-           WHERE b.loan_id = f.loan_id AND b.days_past_due >= 30 AND b.received_at <= :t AND b.as_of <= :hi
-             AND b.as_of >= {KEY_DATE.format(k="f.month + 2")}  -- the months after the cure month
-             AND b.as_of < {KEY_DATE.format(k="f.month + 14")}
-       )) AS redefaulted
-FROM f
-GROUP BY 1, 2, 3
+{FLOWS_FROM_F}
 """
     )
 
