@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -46,6 +45,7 @@ from arrears.analytics.behaviour import DEFAULT_MODEL, Outcomes
 from arrears.db import Database
 from arrears.reports import figures
 from bench.portfolio_db import AS_OF, add_data_option, conninfo, generated
+from bench.reports import BASELINE_SQL, timed
 from models.enums import ReportKind
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,21 +69,6 @@ KPI_BASELINE = (
     "SELECT kind, count(*) FROM engagement_events WHERE occurred_at >= %(start_at)s AND occurred_at <= %(t)s "
     "GROUP BY 1",
 )
-REPORT_BASELINE = (
-    "SELECT action, count(*) FROM audit_events WHERE occurred_at <= %(rt)s GROUP BY action",
-    "SELECT case_id, count(*) FROM audit_events WHERE occurred_at <= %(rt)s GROUP BY case_id",
-    "SELECT l.policy_pack, l.product, count(*) FROM delinquency_snapshots s JOIN loans l ON l.id = s.loan_id "
-    "WHERE s.as_of <= %(rday)s GROUP BY l.policy_pack, l.product",
-)
-
-
-async def timed(repeat: int, work: Callable[[], Awaitable[Any]]) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        await work()
-        times.append(time.perf_counter() - began)
-    return times
 
 
 async def counts(url: str) -> dict[str, int]:
@@ -101,11 +86,10 @@ async def measure(url: str, repeat: int) -> dict[str, Any]:
         "hi": AS_OF,
         "start_at": datetime(START.year, START.month, 1, tzinfo=UTC),
         "t": figures.cutoff(AS_OF),
-        "rt": figures.cutoff(REPORT_END),
-        "rday": REPORT_END,
     }
+    report_values = {"t": figures.cutoff(REPORT_END), "day": REPORT_END}  # bench.reports' baseline
 
-    async def bare(statements: tuple[str, ...]) -> None:
+    async def bare(statements: tuple[str, ...], values: dict[str, Any]) -> None:
         async with await psycopg.AsyncConnection.connect(conninfo(url)) as conn:
             for sql in statements:
                 await (await conn.execute(sql, values)).fetchall()
@@ -124,10 +108,10 @@ async def measure(url: str, repeat: int) -> dict[str, Any]:
             )
 
     async def kpi_baseline() -> None:
-        await bare(KPI_BASELINE)
+        await bare(KPI_BASELINE, values)
 
     async def report_baseline() -> None:
-        await bare(REPORT_BASELINE)
+        await bare(BASELINE_SQL, report_values)
 
     works: list[tuple[str, Callable[[], Awaitable[None]]]] = [
         ("kpi_baseline", kpi_baseline),
