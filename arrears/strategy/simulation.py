@@ -305,21 +305,17 @@ async def _advance(
     task started, and time stops for everyone."""
     clock = asyncio.get_running_loop().time
     began = clock()
-    try:
-        await _sleep_until(env, moment)
-        return
-    except RPCError:
-        pass  # a timeout, or the server dropping the long call: look for the run that holds it
-    for _ in range(5):
-        await _release_stranded(env, handles, sim)
+    for attempt in range(6):
+        if attempt:  # a timeout, or the server dropping the long call: free the run that holds it
+            await _release_stranded(env, handles, sim)
         try:
             await _sleep_until(env, moment)
-            return
         except RPCError:
-            pass
-        finally:
+            continue
+        if attempt:
             sim.stalled_seconds += clock() - began
-            began = clock()
+        return
+    sim.stalled_seconds += clock() - began
     raise SimulationError("the time-skipping server stopped moving time")
 
 
